@@ -54,3 +54,20 @@ export interface EngineReads {
   balances(accountId: number): BalanceView[];
   lastCommandSequence(): number;
 }
+
+/*
+ * Module map (who provides what; services never import each other, main files wire them):
+ * - src/services/engine-host/  EngineHost: CommandBus + EventFeed + EngineReads over a RecordLog.
+ * - src/services/ledger/       startLedgerProjection(deps) -> projects events into SQL; HistoryReads.
+ * - src/services/market-data/  startMarketData(deps): events -> depth/trades/klines/tickers into
+ *                              Cache + PubSub; registerMarketDataRoutes(app, deps) for public REST.
+ * - src/services/notifier/     startNotifier(deps): events -> inbox rows, user-stream messages on
+ *                              PubSub channel `user.<accountId>`, webhook outbox with retries.
+ * - src/services/gateway/      buildGatewayApp(deps) (Fastify: Binance REST, admin API, auth,
+ *                              rate limits); attachStreamServer(httpServer, deps) for WebSocket.
+ * - src/main.ts                embedded mode: every role in one process.
+ *
+ * PubSub channels: `md.<SYMBOL>.<stream>` (JSON payloads ready for Binance streams, e.g.
+ * `md.BTCUSDT.depth`, `md.BTCUSDT.trade`, `md.BTCUSDT.kline_1m`), `user.<accountId>`.
+ * Cache keys: `listenKey:<key>` -> accountId (TTL 60 min), `md:<SYMBOL>:<what>` snapshots.
+ */
