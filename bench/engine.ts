@@ -1,0 +1,380 @@
+// Engine benchmark (issue 2). Mode 1 replays the standard order flow
+// (../shared/bench/ORDERFLOW.md) through the engine with risk checks and events, checks
+// the checksum against FILE.expect.json, and runs nodejs-order-book on the same flow for
+// a ratio. Mode 2 (--resting N) measures inserting N non-crossing resting orders.
+//
+// Method: the whole file is parsed into Command objects before any timing. A warm-up
+// pass on a throwaway engine (the first warmupCommandsMax commands) lets the JIT compile,
+// then ops/s comes from one untimed-per-command pass on a fresh engine (one clock read
+// at each end). Latency percentiles come from a separate pass on another fresh engine
+// that reads process.hrtime.bigint() around every command; they include the clock's own
+// cost, which is printed as timerOverheadNs. Events are read back every eventBatchCommands
+// commands to accumulate the checksum; that reading is inside the timed loop.
+
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { OrderBook, Side as BookSide } from 'nodejs-order-book';
+import { Engine } from '../src/engine/engine.ts';
+import { defaultEngineLimits } from '../src/engine/types.ts';
+import { EventBuffer } from '../src/domain/events.ts';
+import { placeOrder, type Command } from '../src/domain/command.ts';
+import { OrderType, Side, TimeInForce } from '../src/domain/codes.ts';
+import {
+  checksumMismatches,
+  OrderFlowChecksum,
+  orderFlowAccount,
+  orderFlowMarketId,
+  orderFlowSetup,
+  parseOrderFlow,
+  type OrderFlowExpectation,
+  type OrderFlowLine,
+} from '../src/engine/orderflow.ts';
+
+const usage = `usage: npm run bench:engine -- [--file FILE.csv] [--n N] [--json] [--no-baseline]
+       npm run bench:engine -- --resting N [--json]
+
+  --file FILE    orderflow-csv-v1 file (with FILE.expect.json next to it). Without it, the
+                 flow is generated into a temporary folder by ../shared/bench/gen-orderflow.mjs.
+  --n N          commands to generate when --file is omitted (default 1000000, seed 42).
+  --json         print exactly one JSON line on stdout; everything else goes to stderr.
+  --no-baseline  skip the nodejs-order-book comparison run.
+  --resting N    insert N non-crossing resting orders; report insert rate and memory.
+  --help         this text.
+
+Exit status 1 when a checksum differs from FILE.expect.json.`;
+
+/** Commands replayed on a throwaway engine before timing, so the JIT has compiled the hot path. */
+const warmupCommandsMax = 200_000;
+/** Events are read back (checksum) and the buffer cleared after this many commands. */
+const eventBatchCommands = 1024;
+/** Progress lines on stderr at most this often during long loops. */
+const progressEveryCommands = 250_000;
+const bytesPerMegabyte = 1024 * 1024;
+
+interface Options {
+  file: string | null;
+  generateCount: number;
+  json: boolean;
+  baseline: boolean;
+  resting: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const options: Options = { file: null, generateCount: 1_000_000, json: false, baseline: true, resting: 0 };
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index]!;
+    const value = (): string => {
+      const next = argv[++index];
+      if (next === undefined) throw new Error(`${argument} needs a value`);
+      return next;
+    };
+    if (argument === '--help' || argument === '-h') {
+      console.log(usage);
+      process.exit(0);
+    } else if (argument === '--file') options.file = value();
+    else if (argument === '--n') options.generateCount = positiveInteger(argument, value());
+    else if (argument === '--json') options.json = true;
+    else if (argument === '--no-baseline') options.baseline = false;
+    else if (argument === '--resting') options.resting = positiveInteger(argument, value());
+    else throw new Error(`unknown option ${argument}\n${usage}`);
+  }
+  return options;
+}
+
+function positiveInteger(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer: ${text}`);
+  return value;
+}
+
+let jsonMode = false;
+/** Human-readable output: stdout normally, stderr when --json keeps stdout for the JSON line. */
+function report(line: string): void {
+  if (jsonMode) process.stderr.write(`${line}\n`);
+  else console.log(line);
+}
+
+function progress(line: string): void {
+  process.stderr.write(`  .. ${line}\n`);
+}
+
+function formatRate(perSecond: number): string {
+  return Math.round(perSecond).toLocaleString('en-US');
+}
+
+function rssMegabytes(): number {
+  return Math.round((process.memoryUsage().rss / bytesPerMegabyte) * 10) / 10;
+}
+
+/** A full collection when the runtime allows one (turned on at run time, no node flag needed). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as (() => void) | undefined;
+  if (typeof gc === 'function') gc();
+}
+
+function generatorPath(): string {
+  const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  const candidates = [resolve(repositoryRoot, '../shared/bench/gen-orderflow.mjs'), '/work/shared/bench/gen-orderflow.mjs'];
+  const found = candidates.find((candidate) => existsSync(candidate));
+  if (found === undefined) throw new Error(`gen-orderflow.mjs not found (looked in ${candidates.join(', ')}); pass --file`);
+  return found;
+}
+
+function generateOrderFlow(count: number): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'bourse-orderflow-')), `orderflow-${count}.csv`);
+  progress(`generating ${count} commands into ${file}`);
+  const result = spawnSync(process.execPath, [generatorPath(), '--n', String(count), '--seed', '42', '--out', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (result.status !== 0) throw new Error(`gen-orderflow.mjs failed with status ${result.status}`);
+  return file;
+}
+
+function setupEngine(engine: Engine, out: EventBuffer): number {
+  const setup = orderFlowSetup();
+  for (const command of setup) engine.execute(command, out);
+  out.clear();
+  return setup.length;
+}
+
+/** Replays `commands` on a fresh engine; returns seconds and the checksum. */
+function throughputPass(commands: Command[], count: number): { seconds: number; checksum: OrderFlowChecksum; engine: Engine } {
+  const engine = new Engine();
+  const out = new EventBuffer(eventBatchCommands * 16);
+  setupEngine(engine, out);
+  const checksum = new OrderFlowChecksum();
+  const started = process.hrtime.bigint();
+  for (let index = 0; index < count; index++) {
+    engine.execute(commands[index]!, out);
+    if (index % eventBatchCommands === eventBatchCommands - 1) {
+      checksum.addEvents(out);
+      out.clear();
+    }
+  }
+  checksum.addEvents(out);
+  out.clear();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { seconds, checksum, engine };
+}
+
+/** The median cost of one pair of clock reads, so latency figures can be read against it. */
+function timerOverheadNs(): number {
+  const samples = new Float64Array(100_001);
+  for (let index = 0; index < samples.length; index++) {
+    const before = process.hrtime.bigint();
+    samples[index] = Number(process.hrtime.bigint() - before);
+  }
+  samples.sort();
+  return samples[samples.length >> 1]!;
+}
+
+function latencyPass(commands: Command[]): { latenciesNs: Float64Array; checksum: OrderFlowChecksum } {
+  const engine = new Engine();
+  const out = new EventBuffer(1024);
+  setupEngine(engine, out);
+  const checksum = new OrderFlowChecksum();
+  const latenciesNs = new Float64Array(commands.length);
+  for (let index = 0; index < commands.length; index++) {
+    const started = process.hrtime.bigint();
+    engine.execute(commands[index]!, out);
+    latenciesNs[index] = Number(process.hrtime.bigint() - started);
+    checksum.addEvents(out);
+    out.clear();
+    if (index % progressEveryCommands === progressEveryCommands - 1) progress(`latency pass: ${index + 1} commands`);
+  }
+  latenciesNs.sort();
+  return { latenciesNs, checksum };
+}
+
+function percentile(sorted: Float64Array, fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
+}
+
+/** One nodejs-order-book operation, prepared before timing like our Command objects. */
+interface BaselineOperation {
+  op: string;
+  id: string;
+  side: BookSide;
+  price: number;
+  size: number;
+}
+
+interface BaselineProcessResult {
+  done: { id: string; price?: number; size: number }[];
+  partial: { id: string; price: number } | null;
+  partialQuantityProcessed: number;
+}
+
+/**
+ * Runs nodejs-order-book on the same flow. Its checksum comes from the responses: every
+ * maker in `done` (not the taker itself) was filled for its whole remaining size, and a
+ * `partial` other than the taker is a maker filled for partialQuantityProcessed.
+ */
+function baselinePass(operations: BaselineOperation[], count: number): { seconds: number; checksum: OrderFlowChecksum } {
+  const book = new OrderBook();
+  const checksum = new OrderFlowChecksum();
+  const addFills = (result: BaselineProcessResult, takerId: string): void => {
+    for (const order of result.done) {
+      if (order.id === takerId) continue;
+      checksum.trades++;
+      checksum.qty += order.size;
+      checksum.notional += order.size * order.price!;
+    }
+    if (result.partial !== null && result.partial.id !== takerId) {
+      checksum.trades++;
+      checksum.qty += result.partialQuantityProcessed;
+      checksum.notional += result.partialQuantityProcessed * result.partial.price;
+    }
+  };
+  const started = process.hrtime.bigint();
+  for (let index = 0; index < count; index++) {
+    const operation = operations[index]!;
+    if (operation.op === 'A') {
+      addFills(book.limit({ side: operation.side, id: operation.id, size: operation.size, price: operation.price }) as BaselineProcessResult, operation.id);
+    } else if (operation.op === 'M') {
+      addFills(book.market({ side: operation.side, size: operation.size }) as BaselineProcessResult, '');
+    } else if (book.cancel(operation.id) !== undefined) {
+      checksum.cancelsOk++;
+    }
+  }
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, checksum };
+}
+
+function baselineOperations(lines: OrderFlowLine[]): BaselineOperation[] {
+  return lines.map((line) => ({
+    op: line.op,
+    id: String(line.id),
+    side: line.side === Side.Buy ? BookSide.BUY : BookSide.SELL,
+    price: line.priceTicks,
+    size: line.quantityLots,
+  }));
+}
+
+function checkChecksum(who: string, checksum: OrderFlowChecksum, expect: OrderFlowExpectation): boolean {
+  const problems = checksumMismatches(checksum, expect);
+  if (problems.length === 0) return true;
+  process.stderr.write(`CHECKSUM MISMATCH (${who}): ${problems.join('; ')}\n`);
+  return false;
+}
+
+function runOrderFlow(options: Options): number {
+  const file = options.file ?? generateOrderFlow(options.generateCount);
+  const expectFile = `${file}.expect.json`;
+  if (!existsSync(expectFile)) throw new Error(`${expectFile} is missing: regenerate the flow with gen-orderflow.mjs`);
+  const expect = JSON.parse(readFileSync(expectFile, 'utf8')) as OrderFlowExpectation;
+  progress(`parsing ${file}`);
+  const { lines, commands } = parseOrderFlow(readFileSync(file, 'utf8'), orderFlowSetup().length + 1);
+  progress(`${commands.length} commands parsed; warm-up on the first ${Math.min(warmupCommandsMax, commands.length)}`);
+  throughputPass(commands, Math.min(warmupCommandsMax, commands.length));
+
+  progress('timed pass');
+  const timed = throughputPass(commands, commands.length);
+  const opsPerSec = commands.length / timed.seconds;
+  const rssMB = rssMegabytes();
+  let ok = checkChecksum('engine, timed pass', timed.checksum, expect);
+  const expectedOrders = commands.length - expect.cancels;
+  if (timed.engine.counters().nextOrderId - 1 !== expectedOrders) {
+    process.stderr.write(`ORDER COUNT MISMATCH: engine accepted ${timed.engine.counters().nextOrderId - 1} orders, the file has ${expectedOrders}\n`);
+    ok = false;
+  }
+
+  progress('latency pass (every command timed)');
+  const overheadNs = timerOverheadNs();
+  const latency = latencyPass(commands);
+  ok = checkChecksum('engine, latency pass', latency.checksum, expect) && ok;
+  const result = {
+    commands: commands.length,
+    opsPerSec: Math.round(opsPerSec),
+    p50Ns: percentile(latency.latenciesNs, 0.5),
+    p99Ns: percentile(latency.latenciesNs, 0.99),
+    p999Ns: percentile(latency.latenciesNs, 0.999),
+    rssMB,
+    trades: timed.checksum.trades,
+    qty: timed.checksum.qty,
+    notional: timed.checksum.notional,
+    cancelsOk: timed.checksum.cancelsOk,
+  };
+  report(`Bourse engine on ${file}`);
+  report(`  commands        ${result.commands.toLocaleString('en-US')}`);
+  report(`  ops/s           ${formatRate(opsPerSec)}  (${timed.seconds.toFixed(3)} s, one untimed-per-command pass after warm-up)`);
+  report(`  latency ns      p50 ${result.p50Ns}  p99 ${result.p99Ns}  p99.9 ${result.p999Ns}  (every command timed; clock pair costs ~${overheadNs} ns)`);
+  report(`  rss MB          ${rssMB}  (includes the ${commands.length.toLocaleString('en-US')} preloaded Command objects)`);
+  report(`  checksum        trades ${result.trades}  qty ${result.qty}  notional ${result.notional}  cancelsOk ${result.cancelsOk}  ${ok ? 'OK (matches expect.json)' : 'MISMATCH'}`);
+
+  if (options.baseline) {
+    progress('nodejs-order-book: preparing operations and warming up');
+    const operations = baselineOperations(lines);
+    baselinePass(operations, Math.min(warmupCommandsMax, operations.length));
+    progress('nodejs-order-book: timed pass');
+    const baseline = baselinePass(operations, operations.length);
+    const baselineOpsPerSec = operations.length / baseline.seconds;
+    const baselineOk = checkChecksum('nodejs-order-book', baseline.checksum, expect);
+    report(`nodejs-order-book on the same flow`);
+    report(`  ops/s           ${formatRate(baselineOpsPerSec)}  (${baseline.seconds.toFixed(3)} s)  checksum ${baselineOk ? 'OK' : 'MISMATCH (see above)'}`);
+    report(`  ratio           Bourse is ${(opsPerSec / baselineOpsPerSec).toFixed(1)}x nodejs-order-book`);
+  }
+  if (options.json) console.log(JSON.stringify(result));
+  return ok ? 0 : 1;
+}
+
+/** Inserts `count` resting orders (bids below 100,000 ticks, asks above) and reports memory. */
+function runResting(count: number, json: boolean): number {
+  const limits = { ...defaultEngineLimits, openOrdersPerAccountMax: count };
+  const out = new EventBuffer(eventBatchCommands * 8);
+  collectGarbage();
+  const before = process.memoryUsage();
+  const engine = new Engine(limits);
+  const setupCount = setupEngine(engine, out);
+  // One command object, rewritten per order: only the engine's own memory grows.
+  const command = placeOrder({ accountId: 1, marketId: orderFlowMarketId, side: Side.Buy, orderType: OrderType.Limit, timeInForce: TimeInForce.GTC, priceTicks: 1, quantityLots: 1 });
+  const levelsPerSide = 10_000;
+  const started = process.hrtime.bigint();
+  for (let index = 0; index < count; index++) {
+    const side = index & 1 ? Side.Sell : Side.Buy;
+    const step = (index >> 1) % levelsPerSide;
+    command.sequence = setupCount + index + 1;
+    command.timestampMs = 1_767_225_600_000 + index;
+    command.side = side;
+    command.accountId = orderFlowAccount(side, index >> 1);
+    command.priceTicks = side === Side.Buy ? 99_999 - step : 100_001 + step;
+    command.quantityLots = 1 + (index % 97);
+    engine.execute(command, out);
+    if (index % eventBatchCommands === eventBatchCommands - 1) out.clear();
+    if (index % progressEveryCommands === progressEveryCommands - 1) progress(`${index + 1} resting orders`);
+  }
+  out.clear();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  collectGarbage();
+  const after = process.memoryUsage();
+  const resting = engine.openOrderCount();
+  const result = {
+    mode: 'resting',
+    orders: resting,
+    insertsPerSec: Math.round(count / seconds),
+    rssMB: rssMegabytes(),
+    heapDeltaMB: Math.round(((after.heapUsed - before.heapUsed) / bytesPerMegabyte) * 10) / 10,
+    arrayBuffersDeltaMB: Math.round(((after.arrayBuffers - before.arrayBuffers) / bytesPerMegabyte) * 10) / 10,
+  };
+  report(`Bourse engine, ${count.toLocaleString('en-US')} resting orders (${levelsPerSide} price levels per side)`);
+  report(`  inserts/s       ${formatRate(result.insertsPerSec)}  (${seconds.toFixed(3)} s)`);
+  report(`  memory MB       rss ${result.rssMB}  heap delta ${result.heapDeltaMB}  typed-array delta ${result.arrayBuffersDeltaMB}`);
+  if (json) console.log(JSON.stringify(result));
+  if (resting !== count) {
+    process.stderr.write(`RESTING COUNT MISMATCH: ${resting} open orders, expected ${count}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+function main(): void {
+  const options = parseOptions(process.argv.slice(2));
+  jsonMode = options.json;
+  const status = options.resting > 0 ? runResting(options.resting, options.json) : runOrderFlow(options);
+  process.exitCode = status;
+}
+
+main();

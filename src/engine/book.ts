@@ -1,0 +1,341 @@
+// The fast engine's storage: resting and in-flight orders in one growable pool of typed
+// arrays (struct of arrays, one slot per order), price levels in a second pool, and one
+// sorted ladder of levels per book side. Invariants: a slot is either free (on the free
+// list) or holds exactly one live order; every resting order is linked into exactly one
+// level's FIFO list; each side's ladder is sorted with the best level last.
+
+/** No slot / no level: the null link of every list. */
+export const none = -1;
+
+/** First capacity of every pool; pools double when full. */
+const initialOrderCapacity = 1024;
+const initialLevelCapacity = 256;
+const initialLadderCapacity = 64;
+/** Ladder entries scanned linearly from the best end before switching to binary search. */
+const ladderLinearScanMax = 16;
+
+function growFloat64(array: Float64Array, capacity: number): Float64Array<ArrayBuffer> {
+  const grown = new Float64Array(capacity);
+  grown.set(array);
+  return grown;
+}
+
+function growInt32(array: Int32Array, capacity: number): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(capacity);
+  grown.set(array);
+  return grown;
+}
+
+function growUint8(array: Uint8Array, capacity: number): Uint8Array<ArrayBuffer> {
+  const grown = new Uint8Array(capacity);
+  grown.set(array);
+  return grown;
+}
+
+function growUint16(array: Uint16Array, capacity: number): Uint16Array<ArrayBuffer> {
+  const grown = new Uint16Array(capacity);
+  grown.set(array);
+  return grown;
+}
+
+/**
+ * Every open order (and the taker of the command being executed) lives in one slot.
+ * Numbers that may exceed 32 bits (ids, prices, quantities, atoms, timestamps) are
+ * Float64 columns holding safe integers; links and small enumerations are Int32/Uint8.
+ * About 120 bytes per order, with no per-order object for the garbage collector.
+ */
+export class OrderPool {
+  capacity = initialOrderCapacity;
+  orderId = new Float64Array(initialOrderCapacity);
+  accountIndex = new Int32Array(initialOrderCapacity);
+  marketIndex = new Int32Array(initialOrderCapacity);
+  side = new Uint8Array(initialOrderCapacity);
+  orderType = new Uint8Array(initialOrderCapacity);
+  timeInForce = new Uint8Array(initialOrderCapacity);
+  stpMode = new Uint8Array(initialOrderCapacity);
+  makerFeeBps = new Uint16Array(initialOrderCapacity);
+  takerFeeBps = new Uint16Array(initialOrderCapacity);
+  priceTicks = new Float64Array(initialOrderCapacity);
+  quantityLots = new Float64Array(initialOrderCapacity);
+  filledLots = new Float64Array(initialOrderCapacity);
+  filledQuoteAtoms = new Float64Array(initialOrderCapacity);
+  heldAtoms = new Float64Array(initialOrderCapacity);
+  createdAtMs = new Float64Array(initialOrderCapacity);
+  updatedAtMs = new Float64Array(initialOrderCapacity);
+  /** Level the order rests in, or `none` while it is a taker. */
+  level = new Int32Array(initialOrderCapacity);
+  /** FIFO links inside the level. */
+  previous = new Int32Array(initialOrderCapacity);
+  next = new Int32Array(initialOrderCapacity);
+  /** Links in the owner's list of open orders (orderId ascending, all markets). */
+  accountPrevious = new Int32Array(initialOrderCapacity);
+  accountNext = new Int32Array(initialOrderCapacity);
+  /** Balance slots of the owner in the market's base and quote asset, resolved once at acceptance. */
+  baseBalance = new Int32Array(initialOrderCapacity);
+  quoteBalance = new Int32Array(initialOrderCapacity);
+  clientOrderId: string[] = new Array<string>(initialOrderCapacity).fill('');
+  /** Free slots, used as a stack. */
+  private freeSlots = new Int32Array(initialOrderCapacity);
+  private freeCount = 0;
+  private used = 0;
+
+  /** Number of slots holding an order. */
+  get size(): number {
+    return this.used - this.freeCount;
+  }
+
+  allocate(): number {
+    if (this.freeCount > 0) return this.freeSlots[--this.freeCount]!;
+    if (this.used === this.capacity) this.grow();
+    return this.used++;
+  }
+
+  release(slot: number): void {
+    this.clientOrderId[slot] = '';
+    this.level[slot] = none;
+    this.freeSlots[this.freeCount++] = slot;
+  }
+
+  private grow(): void {
+    const capacity = this.capacity * 2;
+    this.orderId = growFloat64(this.orderId, capacity);
+    this.accountIndex = growInt32(this.accountIndex, capacity);
+    this.marketIndex = growInt32(this.marketIndex, capacity);
+    this.side = growUint8(this.side, capacity);
+    this.orderType = growUint8(this.orderType, capacity);
+    this.timeInForce = growUint8(this.timeInForce, capacity);
+    this.stpMode = growUint8(this.stpMode, capacity);
+    this.makerFeeBps = growUint16(this.makerFeeBps, capacity);
+    this.takerFeeBps = growUint16(this.takerFeeBps, capacity);
+    this.priceTicks = growFloat64(this.priceTicks, capacity);
+    this.quantityLots = growFloat64(this.quantityLots, capacity);
+    this.filledLots = growFloat64(this.filledLots, capacity);
+    this.filledQuoteAtoms = growFloat64(this.filledQuoteAtoms, capacity);
+    this.heldAtoms = growFloat64(this.heldAtoms, capacity);
+    this.createdAtMs = growFloat64(this.createdAtMs, capacity);
+    this.updatedAtMs = growFloat64(this.updatedAtMs, capacity);
+    this.level = growInt32(this.level, capacity);
+    this.previous = growInt32(this.previous, capacity);
+    this.next = growInt32(this.next, capacity);
+    this.accountPrevious = growInt32(this.accountPrevious, capacity);
+    this.accountNext = growInt32(this.accountNext, capacity);
+    this.baseBalance = growInt32(this.baseBalance, capacity);
+    this.quoteBalance = growInt32(this.quoteBalance, capacity);
+    const strings = this.clientOrderId;
+    for (let slot = this.capacity; slot < capacity; slot++) strings.push('');
+    this.freeSlots = growInt32(this.freeSlots, capacity);
+    this.capacity = capacity;
+  }
+}
+
+/**
+ * Price levels: total remaining quantity, order count and FIFO head/tail per level.
+ * Totals are updated on every fill, cancel and amend, so depth never sums orders.
+ */
+export class LevelPool {
+  capacity = initialLevelCapacity;
+  priceTicks = new Float64Array(initialLevelCapacity);
+  quantityLots = new Float64Array(initialLevelCapacity);
+  orderCount = new Int32Array(initialLevelCapacity);
+  head = new Int32Array(initialLevelCapacity);
+  tail = new Int32Array(initialLevelCapacity);
+  private freeSlots = new Int32Array(initialLevelCapacity);
+  private freeCount = 0;
+  private used = 0;
+
+  allocate(priceTicks: number): number {
+    let level: number;
+    if (this.freeCount > 0) level = this.freeSlots[--this.freeCount]!;
+    else {
+      if (this.used === this.capacity) this.grow();
+      level = this.used++;
+    }
+    this.priceTicks[level] = priceTicks;
+    this.quantityLots[level] = 0;
+    this.orderCount[level] = 0;
+    this.head[level] = none;
+    this.tail[level] = none;
+    return level;
+  }
+
+  release(level: number): void {
+    this.freeSlots[this.freeCount++] = level;
+  }
+
+  private grow(): void {
+    const capacity = this.capacity * 2;
+    this.priceTicks = growFloat64(this.priceTicks, capacity);
+    this.quantityLots = growFloat64(this.quantityLots, capacity);
+    this.orderCount = growInt32(this.orderCount, capacity);
+    this.head = growInt32(this.head, capacity);
+    this.tail = growInt32(this.tail, capacity);
+    this.freeSlots = growInt32(this.freeSlots, capacity);
+    this.capacity = capacity;
+  }
+}
+
+/**
+ * One side of one book: its levels sorted by a key that grows towards the best price
+ * (the price for bids, minus the price for asks), best level last. Matching, best-price
+ * reads and depth touch only the end of the arrays; a new level near the top shifts a
+ * few entries. Lookups scan from the best end first because flow clusters there.
+ */
+export class BookSide {
+  /** 1 for bids (key = price), -1 for asks (key = -price). */
+  readonly sign: number;
+  keys = new Float64Array(initialLadderCapacity);
+  levels = new Int32Array(initialLadderCapacity);
+  count = 0;
+
+  constructor(sign: number) {
+    this.sign = sign;
+  }
+
+  /** Best level, or `none` when the side is empty. */
+  best(): number {
+    return this.count === 0 ? none : this.levels[this.count - 1]!;
+  }
+
+  /** Index in the ladder of the first entry whose key is >= key (count when none). */
+  private lowerBound(key: number): number {
+    const keys = this.keys;
+    const count = this.count;
+    const scanEnd = count > ladderLinearScanMax ? count - ladderLinearScanMax : 0;
+    let index = count;
+    while (index > scanEnd && keys[index - 1]! >= key) index--;
+    if (index > scanEnd || index === 0) return index;
+    // The key is deeper than the linear window: binary search the rest.
+    let low = 0;
+    let high = index;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (keys[middle]! < key) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** The level at `priceTicks`, or `none`. */
+  find(priceTicks: number): number {
+    const key = this.sign * priceTicks;
+    const index = this.lowerBound(key);
+    return index < this.count && this.keys[index] === key ? this.levels[index]! : none;
+  }
+
+  /** The level at `priceTicks`, created from `pool` (and inserted in order) when missing. */
+  findOrInsert(priceTicks: number, pool: LevelPool): number {
+    const key = this.sign * priceTicks;
+    const index = this.lowerBound(key);
+    if (index < this.count && this.keys[index] === key) return this.levels[index]!;
+    if (this.count === this.keys.length) {
+      this.keys = growFloat64(this.keys, this.count * 2);
+      this.levels = growInt32(this.levels, this.count * 2);
+    }
+    // Shift the better levels up by one (a handful near the top of the book).
+    this.keys.copyWithin(index + 1, index, this.count);
+    this.levels.copyWithin(index + 1, index, this.count);
+    const level = pool.allocate(priceTicks);
+    this.keys[index] = key;
+    this.levels[index] = level;
+    this.count++;
+    return level;
+  }
+
+  /** Removes an (empty) level from the ladder; the caller returns it to the pool. */
+  remove(priceTicks: number): void {
+    const last = this.count - 1;
+    const key = this.sign * priceTicks;
+    // The common case: the best level emptied by matching.
+    if (this.keys[last] === key) {
+      this.count = last;
+      return;
+    }
+    const index = this.lowerBound(key);
+    this.keys.copyWithin(index, index + 1, this.count);
+    this.levels.copyWithin(index, index + 1, this.count);
+    this.count = last;
+  }
+}
+
+/** First capacity of the orderId index (a power of two); it doubles past half full. */
+const initialIndexCapacity = 1024;
+
+/**
+ * orderId -> pool slot for resting orders: open addressing with linear probing and
+ * backward-shift deletion, so there are no tombstones and no rehash churn when orders
+ * come and go (a JavaScript Map reallocates its table every few thousand deletions).
+ * Keys are safe integers; the hash mixes both 32-bit halves with a multiplicative step.
+ */
+export class OrderIndex {
+  private keys = new Float64Array(initialIndexCapacity);
+  private values = new Int32Array(initialIndexCapacity).fill(none);
+  private mask = initialIndexCapacity - 1;
+  size = 0;
+
+  private home(key: number): number {
+    const low = key | 0;
+    const high = (key / 4294967296) | 0;
+    return Math.imul(low ^ Math.imul(high, 0x27d4eb2f), 0x9e3779b1) >>> 0 & this.mask;
+  }
+
+  get(key: number): number {
+    const keys = this.keys;
+    const values = this.values;
+    const mask = this.mask;
+    for (let bucket = this.home(key); ; bucket = (bucket + 1) & mask) {
+      const value = values[bucket]!;
+      if (value === none) return none;
+      if (keys[bucket] === key) return value;
+    }
+  }
+
+  /** Adds a key that is not present. */
+  set(key: number, value: number): void {
+    if ((this.size + 1) * 2 > this.keys.length) this.grow();
+    const mask = this.mask;
+    let bucket = this.home(key);
+    while (this.values[bucket] !== none) bucket = (bucket + 1) & mask;
+    this.keys[bucket] = key;
+    this.values[bucket] = value;
+    this.size++;
+  }
+
+  delete(key: number): void {
+    const keys = this.keys;
+    const values = this.values;
+    const mask = this.mask;
+    let bucket = this.home(key);
+    while (true) {
+      if (values[bucket] === none) return;
+      if (keys[bucket] === key) break;
+      bucket = (bucket + 1) & mask;
+    }
+    // Shift later members of the probe run back so every key stays reachable from its home.
+    let hole = bucket;
+    for (let next = (hole + 1) & mask; values[next] !== none; next = (next + 1) & mask) {
+      const home = this.home(keys[next]!);
+      // Move the entry unless its home lies cyclically in (hole, next].
+      const stays = hole <= next ? home > hole && home <= next : home > hole || home <= next;
+      if (!stays) {
+        keys[hole] = keys[next]!;
+        values[hole] = values[next]!;
+        hole = next;
+      }
+    }
+    values[hole] = none;
+    this.size--;
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldValues = this.values;
+    const capacity = oldKeys.length * 2;
+    this.keys = new Float64Array(capacity);
+    this.values = new Int32Array(capacity).fill(none);
+    this.mask = capacity - 1;
+    this.size = 0;
+    for (let bucket = 0; bucket < oldKeys.length; bucket++) {
+      if (oldValues[bucket] !== none) this.set(oldKeys[bucket]!, oldValues[bucket]!);
+    }
+  }
+}

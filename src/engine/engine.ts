@@ -1,0 +1,1789 @@
+// The fast matching engine: the single writer of balances and order books. It applies one
+// command at a time (validate -> hold funds -> match -> settle -> events), exactly as
+// docs/engine.md specifies, and writes events into the caller's EventBuffer. It is pure
+// and deterministic: no clock, randomness or I/O, so replaying the command log from a
+// snapshot reproduces every event and the same stateHash().
+//
+// Layout, chosen for speed: orders and price levels live in typed-array pools
+// (book.ts); accounts and balances are dense slots found through one Map lookup, and
+// every order caches its owner's base and quote balance slots, so a fill does no lookup.
+// Invariants kept after every command: per asset, sum(available + held) = supply; every
+// account's held = holds of its open orders + pending withdrawals; no book is crossed.
+
+import { Command } from '../domain/command.ts';
+import * as codes from '../domain/codes.ts';
+import type { EventBuffer } from '../domain/events.ts';
+import { assetScaleMax, feeBpsMax, type MarketSpec } from '../domain/market.ts';
+import * as units from '../domain/units.ts';
+import * as book from './book.ts';
+import { SnapshotError, SnapshotReader, SnapshotWriter } from './snapshot-codec.ts';
+import { canonicalStateHash } from './state-hash.ts';
+import {
+  defaultEngineLimits,
+  type AssetView,
+  type BalanceView,
+  type DepthView,
+  type EngineCounters,
+  type EngineLimits,
+  type MarketView,
+  type MatchingEngine,
+  type OrderView,
+} from './types.ts';
+
+// Imported values are bound to module constants once: the TypeScript loader may turn every
+// read of an imported binding into a getter call, which costs more than the rest of a
+// command on the hot path. Each enumeration keeps its type alias of the same name.
+const CancelReason = codes.CancelReason;
+const CommandType = codes.CommandType;
+const EventType = codes.EventType;
+type EventType = codes.EventType;
+const ExpireReason = codes.ExpireReason;
+const MarketStatus = codes.MarketStatus;
+type MarketStatus = codes.MarketStatus;
+const OrderType = codes.OrderType;
+type OrderType = codes.OrderType;
+const Reason = codes.Reason;
+type Reason = codes.Reason;
+const Side = codes.Side;
+type Side = codes.Side;
+const StpMode = codes.StpMode;
+type StpMode = codes.StpMode;
+const TimeInForce = codes.TimeInForce;
+type TimeInForce = codes.TimeInForce;
+const buyHoldAtoms = units.buyHoldAtoms;
+const feeAtoms = units.feeAtoms;
+const BookSide = book.BookSide;
+type BookSide = book.BookSide;
+const LevelPool = book.LevelPool;
+const OrderPool = book.OrderPool;
+const OrderIndex = book.OrderIndex;
+const none = book.none;
+
+const clientOrderIdLengthMax = 36;
+const clientOrderIdPattern = /^[A-Za-z0-9._:/-]+$/;
+const transferIdLengthMax = 64;
+const transferIdPattern = /^[A-Za-z0-9._:-]+$/;
+const assetCodePattern = /^[A-Z0-9]{1,12}$/;
+const symbolPattern = /^[A-Z0-9]{2,20}$/;
+const feeAccountId = 0;
+/** Dense tables start this big and double. */
+const initialAccountCapacity = 64;
+const initialBalanceCapacity = 256;
+/** Touch stamps restart before they could overflow an Int32. */
+const touchStampMax = 0x3fffffff;
+/** The largest assetsMax the balance key layout supports. */
+const assetsMaxCeiling = 65535;
+/** AccountIds below this are found through a dense array (at most 4 MB); larger ones through a Map. */
+const smallAccountIdLimit = 1 << 20;
+
+/** Transfer states, recorded per transferId for idempotency. */
+const TransferState = { Deposited: 1, Pending: 2, Completed: 3, Canceled: 4 } as const;
+
+/** What a transferId was used for, so a retry can be recognised (or refused). */
+class TransferRecord {
+  constructor(
+    readonly kind: number,
+    readonly accountId: number,
+    readonly asset: string,
+    readonly assetId: number,
+    readonly amountAtoms: number,
+    public state: number,
+  ) {}
+}
+
+/** A clientOrderId's original PlaceOrder parameters, kept while the order is open and in the window after. */
+class ClientOrderRecord {
+  open = true;
+  constructor(
+    readonly key: string,
+    readonly orderId: number,
+    readonly accountId: number,
+    readonly marketId: number,
+    readonly side: number,
+    readonly orderType: number,
+    readonly timeInForce: number,
+    readonly priceTicks: number,
+    readonly quantityLots: number,
+    readonly quoteAmountAtoms: number,
+  ) {}
+}
+
+/** One market: its spec as plain numbers for the hot path, and its two book sides. */
+class MarketState {
+  status: number = MarketStatus.Trading;
+  updateId = 0;
+  /** The fee account's quote balance slot, resolved on the first fee. */
+  feeQuoteBalance = none;
+  readonly bids = new BookSide(1);
+  readonly asks = new BookSide(-1);
+  readonly lotAtoms: number;
+  readonly quoteAtomsPerTickLot: number;
+  readonly maxPriceTicks: number;
+  readonly minQuantityLots: number;
+  readonly maxQuantityLots: number;
+  readonly marketMaxQuantityLots: number;
+  readonly minNotionalAtoms: number;
+  makerFeeBps: number;
+  takerFeeBps: number;
+
+  constructor(
+    readonly marketId: number,
+    readonly spec: MarketSpec,
+    readonly baseAssetId: number,
+    readonly quoteAssetId: number,
+  ) {
+    this.lotAtoms = spec.lotAtoms;
+    this.quoteAtomsPerTickLot = spec.quoteAtomsPerTickLot;
+    this.maxPriceTicks = spec.maxPriceTicks;
+    this.minQuantityLots = spec.minQuantityLots;
+    this.maxQuantityLots = spec.maxQuantityLots;
+    this.marketMaxQuantityLots = spec.marketMaxQuantityLots;
+    this.minNotionalAtoms = spec.minNotionalAtoms;
+    this.makerFeeBps = spec.makerFeeBps;
+    this.takerFeeBps = spec.takerFeeBps;
+  }
+}
+
+function growFloat64(array: Float64Array, capacity: number): Float64Array<ArrayBuffer> {
+  const grown = new Float64Array(capacity);
+  grown.set(array);
+  return grown;
+}
+
+function growInt32(array: Int32Array, capacity: number, fillValue: number): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(capacity);
+  if (fillValue !== 0) grown.fill(fillValue, array.length);
+  grown.set(array);
+  return grown;
+}
+
+function growUint8(array: Uint8Array, capacity: number): Uint8Array<ArrayBuffer> {
+  const grown = new Uint8Array(capacity);
+  grown.set(array);
+  return grown;
+}
+
+function isPositiveSafeInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+}
+
+/** What a taker buy pays for `lots` at one price: notional plus its taker fee. */
+function buyCostAtoms(lots: number, tickLotAtoms: number, takerFeeBps: number): number {
+  const notionalAtoms = lots * tickLotAtoms;
+  return notionalAtoms + feeAtoms(notionalAtoms, takerFeeBps);
+}
+
+function isFeeBps(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= feeBpsMax;
+}
+
+/** A copy of the spec with keys in MarketSpec declaration order (the MarketAdded JSON). */
+function canonicalSpec(spec: MarketSpec): MarketSpec {
+  return {
+    symbol: spec.symbol,
+    baseAsset: spec.baseAsset,
+    quoteAsset: spec.quoteAsset,
+    lotAtoms: spec.lotAtoms,
+    quoteAtomsPerTickLot: spec.quoteAtomsPerTickLot,
+    maxPriceTicks: spec.maxPriceTicks,
+    minQuantityLots: spec.minQuantityLots,
+    maxQuantityLots: spec.maxQuantityLots,
+    marketMaxQuantityLots: spec.marketMaxQuantityLots,
+    minNotionalAtoms: spec.minNotionalAtoms,
+    makerFeeBps: spec.makerFeeBps,
+    takerFeeBps: spec.takerFeeBps,
+  };
+}
+
+function isValidMarketSpec(spec: MarketSpec): boolean {
+  const numbers = [
+    spec.lotAtoms, spec.quoteAtomsPerTickLot, spec.maxPriceTicks, spec.minQuantityLots,
+    spec.maxQuantityLots, spec.marketMaxQuantityLots, spec.minNotionalAtoms,
+  ];
+  if (!numbers.every(isPositiveSafeInteger)) return false;
+  if (!isFeeBps(spec.makerFeeBps) || !isFeeBps(spec.takerFeeBps)) return false;
+  if (spec.minQuantityLots > spec.maxQuantityLots) return false;
+  // Every notional and hold in the market must be an exact integer.
+  const quantityMax = Math.max(spec.maxQuantityLots, spec.marketMaxQuantityLots);
+  return Number.isSafeInteger(spec.maxPriceTicks * quantityMax * spec.quoteAtomsPerTickLot * 2);
+}
+
+function validateLimits(limits: EngineLimits): EngineLimits {
+  const copy: EngineLimits = {
+    assetsMax: limits.assetsMax,
+    marketsMax: limits.marketsMax,
+    openOrdersPerAccountMax: limits.openOrdersPerAccountMax,
+    clientOrderIdWindow: limits.clientOrderIdWindow,
+    depthLevelsMax: limits.depthLevelsMax,
+  };
+  for (const [name, value] of Object.entries(copy)) {
+    if (!isPositiveSafeInteger(value) || value > 0x3fffffff) throw new RangeError(`engine limit ${name} must be a positive integer below 2^30: ${value}`);
+  }
+  // Balance keys are accountIndex x (assetsMax + 1) + assetId: keep them far from 2^53.
+  if (copy.assetsMax > assetsMaxCeiling) throw new RangeError(`engine limit assetsMax must be at most ${assetsMaxCeiling}`);
+  return copy;
+}
+
+export class Engine implements MatchingEngine {
+  private engineLimits: EngineLimits;
+  private lastCommandSequence = 0;
+  private lastEventSequence = 0;
+  private nextOrderId = 1;
+  private nextTradeId = 1;
+
+  // Assets, indexed by assetId (slot 0 unused).
+  private assetCodes: string[] = [''];
+  private assetScales: number[] = [0];
+  private assetSupplies: number[] = [0];
+  private assetIdByCode = new Map<string, number>();
+
+  // Markets, indexed by marketId (slot 0 unused).
+  private marketList: (MarketState | undefined)[] = [undefined];
+  private marketIdBySymbol = new Map<string, number>();
+
+  // Accounts: dense index per accountId.
+  private accountIndexById = new Map<number, number>();
+  private accountCount = 0;
+  private accountIds = new Float64Array(initialAccountCapacity);
+  private accountStp = new Uint8Array(initialAccountCapacity);
+  private accountOpenOrders = new Int32Array(initialAccountCapacity);
+  private accountHead = new Int32Array(initialAccountCapacity).fill(none);
+  private accountTail = new Int32Array(initialAccountCapacity).fill(none);
+  /** Index + 1 of each small accountId (0 = unknown): one array read instead of a Map lookup. */
+  private accountIndexBySmallId = new Int32Array(initialAccountCapacity);
+  /** The market whose balance slots each account last used (0 = none), and those slots. */
+  private accountCachedMarket = new Int32Array(initialAccountCapacity);
+  private accountCachedBase = new Int32Array(initialAccountCapacity);
+  private accountCachedQuote = new Int32Array(initialAccountCapacity);
+
+  // Balances: one slot per (account, asset), key = accountIndex * balanceKeyStride + assetId.
+  private balanceKeyStride: number;
+  private balanceSlotByKey = new Map<number, number>();
+  private balanceCount = 0;
+  private balanceAccount = new Int32Array(initialBalanceCapacity);
+  private balanceAsset = new Int32Array(initialBalanceCapacity);
+  private available = new Float64Array(initialBalanceCapacity);
+  private held = new Float64Array(initialBalanceCapacity);
+  private touchStamp = new Int32Array(initialBalanceCapacity);
+
+  // Orders.
+  private pool = new OrderPool();
+  private levels = new LevelPool();
+  /** Resting orders only: orderId -> pool slot. */
+  private slotByOrderId = new OrderIndex();
+
+  // Idempotency.
+  private transfers = new Map<string, TransferRecord>();
+  private clientOrders = new Map<string, ClientOrderRecord>();
+  /** Closed orders' clientOrderIds, oldest first (a ring of clientOrderIdWindow entries). */
+  private clientWindow: (ClientOrderRecord | null)[];
+  private clientWindowStart = 0;
+  private clientWindowCount = 0;
+
+  // Per-command state: the output buffer, stamps, and the (account, asset) pairs touched.
+  private out: EventBuffer | null = null;
+  private commandSequence = 0;
+  private timestampMs = 0;
+  private stamp = 0;
+  private touched = new Int32Array(64);
+  private touchedCount = 0;
+  // Results of walkBook(), kept in fields so the walk allocates nothing.
+  private walkLots = 0;
+  private walkCostAtoms = 0;
+
+  constructor(limits: EngineLimits = defaultEngineLimits) {
+    this.engineLimits = validateLimits(limits);
+    this.balanceKeyStride = this.engineLimits.assetsMax + 1;
+    this.clientWindow = new Array<ClientOrderRecord | null>(this.engineLimits.clientOrderIdWindow).fill(null);
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  execute(command: Command, out: EventBuffer): void {
+    this.out = out;
+    this.commandSequence = command.sequence;
+    this.timestampMs = command.timestampMs;
+    this.touchedCount = 0;
+    if (++this.stamp === touchStampMax) {
+      this.touchStamp.fill(0);
+      this.stamp = 1;
+    }
+    switch (command.type) {
+      case CommandType.PlaceOrder:
+        this.placeOrder(command);
+        break;
+      case CommandType.CancelOrder:
+        this.cancelOrder(command);
+        break;
+      case CommandType.CancelAllOrders:
+        this.cancelAllOrders(command);
+        break;
+      case CommandType.AmendOrder:
+        this.amendOrder(command);
+        break;
+      case CommandType.Deposit:
+        this.deposit(command);
+        break;
+      case CommandType.WithdrawRequest:
+        this.withdrawRequest(command);
+        break;
+      case CommandType.WithdrawComplete:
+      case CommandType.WithdrawCancel:
+        this.withdrawEnd(command);
+        break;
+      case CommandType.AddAsset:
+        this.addAsset(command);
+        break;
+      case CommandType.AddMarket:
+        this.addMarket(command);
+        break;
+      case CommandType.HaltMarket:
+      case CommandType.ResumeMarket:
+        this.haltOrResume(command);
+        break;
+      case CommandType.SetFees:
+        this.setFees(command);
+        break;
+      case CommandType.SetAccountStp:
+        this.setAccountStp(command);
+        break;
+      default:
+        this.rejectCommand(command, Reason.VALIDATE_ENUM_INVALID);
+    }
+    this.emitBalanceChanges();
+    this.lastCommandSequence = command.sequence;
+    this.out = null;
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** Starts an event of `type` stamped with the current command; payload via out.set(). */
+  private begin(type: EventType): EventBuffer {
+    const out = this.out!;
+    out.begin(type, this.commandSequence, ++this.lastEventSequence, this.timestampMs);
+    return out;
+  }
+
+  private rejectOrder(command: Command, reason: Reason): void {
+    const out = this.begin(EventType.OrderRejected);
+    out.set(0, command.type === CommandType.PlaceOrder ? 0 : command.orderId);
+    out.set(1, command.accountId);
+    out.set(2, command.marketId);
+    out.set(3, reason);
+    out.set(4, command.type);
+    out.setString0(command.clientOrderId);
+  }
+
+  private rejectCommand(command: Command, reason: Reason): void {
+    const out = this.begin(EventType.CommandRejected);
+    out.set(0, command.type);
+    out.set(1, reason);
+    out.set(2, command.accountId);
+    out.set(3, command.marketId);
+    if (command.transferId !== '') out.setString0(command.transferId);
+  }
+
+  private emitOrderEnd(type: EventType, slot: number, remainingLots: number, reason: number): void {
+    const pool = this.pool;
+    const out = this.begin(type);
+    out.set(0, pool.orderId[slot]!);
+    out.set(1, this.accountIds[pool.accountIndex[slot]!]!);
+    out.set(2, pool.marketIndex[slot]!);
+    if (type !== EventType.OrderFilled) {
+      out.set(3, remainingLots);
+      out.set(4, reason);
+    }
+  }
+
+  private emitLevel(market: MarketState, side: number, level: number, priceTicks: number): void {
+    const out = this.begin(EventType.BookLevelChanged);
+    out.set(0, market.marketId);
+    out.set(1, side);
+    out.set(2, priceTicks);
+    out.set(3, this.levels.quantityLots[level]!);
+    out.set(4, ++market.updateId);
+    out.set(5, this.levels.orderCount[level]!);
+  }
+
+  /** Emits BookLevelChanged for `level` and drops it from the ladder when it emptied. */
+  private levelChanged(market: MarketState, side: number, level: number): void {
+    const levels = this.levels;
+    const priceTicks = levels.priceTicks[level]!;
+    this.emitLevel(market, side, level, priceTicks);
+    if (levels.orderCount[level] === 0) {
+      (side === Side.Buy ? market.bids : market.asks).remove(priceTicks);
+      levels.release(level);
+    }
+  }
+
+  private touch(balance: number): void {
+    if (this.touchStamp[balance] === this.stamp) return;
+    this.touchStamp[balance] = this.stamp;
+    if (this.touchedCount === this.touched.length) {
+      const grown = new Int32Array(this.touched.length * 2);
+      grown.set(this.touched);
+      this.touched = grown;
+    }
+    this.touched[this.touchedCount++] = balance;
+  }
+
+  private emitBalanceChanges(): void {
+    const touched = this.touched;
+    for (let index = 0; index < this.touchedCount; index++) {
+      const balance = touched[index]!;
+      const out = this.begin(EventType.BalanceChanged);
+      out.set(0, this.accountIds[this.balanceAccount[balance]!]!);
+      out.set(1, this.balanceAsset[balance]!);
+      out.set(2, this.available[balance]!);
+      out.set(3, this.held[balance]!);
+    }
+    this.touchedCount = 0;
+  }
+
+  // ---------------------------------------------------------------- accounts and balances
+
+  /** The dense index of `accountId`, or `none` when the account was never seen. */
+  private findAccount(accountId: number): number {
+    if (accountId >= 0 && accountId < this.accountIndexBySmallId.length && Number.isInteger(accountId)) {
+      return this.accountIndexBySmallId[accountId]! - 1;
+    }
+    const known = this.accountIndexById.get(accountId);
+    return known === undefined ? none : known;
+  }
+
+  private accountIndexOrCreate(accountId: number): number {
+    const known = this.findAccount(accountId);
+    if (known !== none) return known;
+    const index = this.accountCount++;
+    if (index === this.accountIds.length) {
+      const capacity = index * 2;
+      this.accountIds = growFloat64(this.accountIds, capacity);
+      this.accountStp = growUint8(this.accountStp, capacity);
+      this.accountOpenOrders = growInt32(this.accountOpenOrders, capacity, 0);
+      this.accountHead = growInt32(this.accountHead, capacity, none);
+      this.accountTail = growInt32(this.accountTail, capacity, none);
+      this.accountCachedMarket = growInt32(this.accountCachedMarket, capacity, 0);
+      this.accountCachedBase = growInt32(this.accountCachedBase, capacity, 0);
+      this.accountCachedQuote = growInt32(this.accountCachedQuote, capacity, 0);
+    }
+    this.accountIds[index] = accountId;
+    this.accountIndexById.set(accountId, index);
+    if (Number.isInteger(accountId) && accountId >= 0 && accountId < smallAccountIdLimit) {
+      if (accountId >= this.accountIndexBySmallId.length) {
+        let capacity = this.accountIndexBySmallId.length * 2;
+        while (capacity <= accountId) capacity *= 2;
+        this.accountIndexBySmallId = growInt32(this.accountIndexBySmallId, Math.min(capacity, smallAccountIdLimit), 0);
+      }
+      this.accountIndexBySmallId[accountId] = index + 1;
+    }
+    return index;
+  }
+
+  /**
+   * The account's balance slots in the market's base and quote assets, created when
+   * missing, left in cachedBase/cachedQuote. Cached per account for its last market.
+   */
+  private marketBalances(accountIndex: number, market: MarketState): void {
+    if (this.accountCachedMarket[accountIndex] !== market.marketId) {
+      this.accountCachedBase[accountIndex] = this.balanceOrCreate(accountIndex, market.baseAssetId);
+      this.accountCachedQuote[accountIndex] = this.balanceOrCreate(accountIndex, market.quoteAssetId);
+      this.accountCachedMarket[accountIndex] = market.marketId;
+    }
+  }
+
+  /** The balance slot of (account index, asset), or `none` when it was never created. */
+  private findBalance(accountIndex: number, assetId: number): number {
+    if (accountIndex === none) return none;
+    const slot = this.balanceSlotByKey.get(accountIndex * this.balanceKeyStride + assetId);
+    return slot === undefined ? none : slot;
+  }
+
+  private balanceOrCreate(accountIndex: number, assetId: number): number {
+    const key = accountIndex * this.balanceKeyStride + assetId;
+    const known = this.balanceSlotByKey.get(key);
+    if (known !== undefined) return known;
+    const slot = this.balanceCount++;
+    if (slot === this.available.length) {
+      const capacity = slot * 2;
+      const account = new Int32Array(capacity);
+      account.set(this.balanceAccount);
+      this.balanceAccount = account;
+      const asset = new Int32Array(capacity);
+      asset.set(this.balanceAsset);
+      this.balanceAsset = asset;
+      const available = new Float64Array(capacity);
+      available.set(this.available);
+      this.available = available;
+      const held = new Float64Array(capacity);
+      held.set(this.held);
+      this.held = held;
+      const stamps = new Int32Array(capacity);
+      stamps.set(this.touchStamp);
+      this.touchStamp = stamps;
+    }
+    this.balanceAccount[slot] = accountIndex;
+    this.balanceAsset[slot] = assetId;
+    this.balanceSlotByKey.set(key, slot);
+    return slot;
+  }
+
+  private availableOf(accountIndex: number, assetId: number): number {
+    const slot = this.findBalance(accountIndex, assetId);
+    return slot === none ? 0 : this.available[slot]!;
+  }
+
+  // ---------------------------------------------------------------- PlaceOrder
+
+  private placeOrder(command: Command): void {
+    // 1. Account.
+    const accountId = command.accountId;
+    if (!(Number.isSafeInteger(accountId) && accountId > 0)) return this.rejectOrder(command, Reason.VALIDATE_ACCOUNT_INVALID);
+    // 2. Enumerations, then the combinations they allow.
+    const side = command.side;
+    const orderType = command.orderType;
+    const timeInForce = command.timeInForce;
+    const stpMode = command.stpMode;
+    if (
+      (side !== Side.Buy && side !== Side.Sell) ||
+      (orderType !== OrderType.Limit && orderType !== OrderType.Market && orderType !== OrderType.LimitMaker) ||
+      (timeInForce !== 0 && timeInForce !== TimeInForce.GTC && timeInForce !== TimeInForce.IOC && timeInForce !== TimeInForce.FOK) ||
+      (stpMode !== StpMode.AccountDefault && stpMode !== StpMode.None && stpMode !== StpMode.ExpireTaker &&
+        stpMode !== StpMode.ExpireMaker && stpMode !== StpMode.ExpireBoth)
+    ) {
+      return this.rejectOrder(command, Reason.VALIDATE_ENUM_INVALID);
+    }
+    const isLimit = orderType !== OrderType.Market;
+    if (orderType === OrderType.Limit ? timeInForce === 0 : timeInForce !== 0) {
+      return this.rejectOrder(command, Reason.VALIDATE_PARAMETERS_CONFLICT);
+    }
+    // 3. Market.
+    const market = this.marketList[command.marketId];
+    if (market === undefined) return this.rejectOrder(command, Reason.MARKET_UNKNOWN);
+    if (market.status !== MarketStatus.Trading) return this.rejectOrder(command, Reason.MARKET_HALTED);
+    // 4. clientOrderId: format, then idempotency against open and recently closed orders.
+    const clientOrderId = command.clientOrderId;
+    if (clientOrderId !== '') {
+      if (typeof clientOrderId !== 'string' || clientOrderId.length > clientOrderIdLengthMax || !clientOrderIdPattern.test(clientOrderId)) {
+        return this.rejectOrder(command, Reason.VALIDATE_ID_INVALID);
+      }
+      const record = this.clientOrders.get(`${accountId}|${clientOrderId}`);
+      if (record !== undefined) {
+        if (
+          record.side === side && record.orderType === orderType && record.timeInForce === timeInForce &&
+          record.priceTicks === command.priceTicks && record.quantityLots === command.quantityLots &&
+          record.quoteAmountAtoms === command.quoteAmountAtoms && record.marketId === command.marketId
+        ) {
+          const out = this.begin(EventType.OrderDuplicate);
+          out.set(0, record.orderId);
+          out.set(1, accountId);
+          out.set(2, command.marketId);
+          out.setString0(clientOrderId);
+          return;
+        }
+        return this.rejectOrder(command, Reason.RISK_DUPLICATE_CLIENT_ORDER_ID);
+      }
+    }
+    // 5. Price.
+    const priceTicks = command.priceTicks;
+    if (isLimit) {
+      if (priceTicks <= 0) return this.rejectOrder(command, Reason.VALIDATE_PRICE_NOT_POSITIVE);
+      if (!Number.isInteger(priceTicks)) return this.rejectOrder(command, Reason.VALIDATE_PRICE_OFF_TICK);
+      if (!Number.isSafeInteger(priceTicks)) return this.rejectOrder(command, Reason.VALIDATE_PRICE_UNSAFE);
+      if (priceTicks > market.maxPriceTicks) return this.rejectOrder(command, Reason.MARKET_PRICE_ABOVE_MAX);
+    } else if (priceTicks !== 0) {
+      return this.rejectOrder(command, Reason.VALIDATE_PARAMETERS_CONFLICT);
+    }
+    // 6. Quantity or quote amount.
+    const quantityLots = command.quantityLots;
+    const quoteAmountAtoms = command.quoteAmountAtoms;
+    const byQuote = !isLimit && quoteAmountAtoms !== 0;
+    if (isLimit ? quoteAmountAtoms !== 0 : (quantityLots !== 0) === (quoteAmountAtoms !== 0)) {
+      return this.rejectOrder(command, Reason.VALIDATE_PARAMETERS_CONFLICT);
+    }
+    if (byQuote) {
+      if (!isPositiveSafeInteger(quoteAmountAtoms)) return this.rejectOrder(command, Reason.VALIDATE_AMOUNT_INVALID);
+    } else {
+      if (quantityLots <= 0) return this.rejectOrder(command, Reason.VALIDATE_QUANTITY_NOT_POSITIVE);
+      if (!Number.isInteger(quantityLots)) return this.rejectOrder(command, Reason.VALIDATE_QUANTITY_OFF_LOT);
+      if (!Number.isSafeInteger(quantityLots)) return this.rejectOrder(command, Reason.VALIDATE_QUANTITY_UNSAFE);
+      if (quantityLots < market.minQuantityLots) return this.rejectOrder(command, Reason.MARKET_QUANTITY_BELOW_MIN);
+      if (quantityLots > (isLimit ? market.maxQuantityLots : market.marketMaxQuantityLots)) {
+        return this.rejectOrder(command, Reason.MARKET_QUANTITY_ABOVE_MAX);
+      }
+    }
+    // 7. Minimum notional (market orders by quantity have no price to check).
+    const quoteAtomsPerTickLot = market.quoteAtomsPerTickLot;
+    if (isLimit ? priceTicks * quantityLots * quoteAtomsPerTickLot < market.minNotionalAtoms : byQuote && quoteAmountAtoms < market.minNotionalAtoms) {
+      return this.rejectOrder(command, Reason.MARKET_NOTIONAL_BELOW_MIN);
+    }
+    // 8. LIMIT_MAKER must not cross any resting order (the account's own included).
+    if (orderType === OrderType.LimitMaker) {
+      const opposite = side === Side.Buy ? market.asks : market.bids;
+      const best = opposite.best();
+      if (best !== none) {
+        const bestPrice = this.levels.priceTicks[best]!;
+        if (side === Side.Buy ? priceTicks >= bestPrice : priceTicks <= bestPrice) return this.rejectOrder(command, Reason.MATCH_WOULD_CROSS);
+      }
+    }
+    // 9. Open orders limit, for orders that could rest.
+    const accountIndex = this.findAccount(accountId);
+    const couldRest = orderType === OrderType.LimitMaker || (orderType === OrderType.Limit && timeInForce === TimeInForce.GTC);
+    if (couldRest && accountIndex !== none && this.accountOpenOrders[accountIndex]! >= this.engineLimits.openOrdersPerAccountMax) {
+      return this.rejectOrder(command, Reason.RISK_TOO_MANY_OPEN_ORDERS);
+    }
+    // 10. The hold, against the available balance of the hold asset.
+    let resolvedStp = stpMode;
+    if (resolvedStp === StpMode.AccountDefault) {
+      resolvedStp = accountIndex === none || this.accountStp[accountIndex] === 0 ? StpMode.None : (this.accountStp[accountIndex] as StpMode);
+    }
+    const makerFeeBps = market.makerFeeBps;
+    const takerFeeBps = market.takerFeeBps;
+    let holdAtoms: number;
+    if (side === Side.Buy) {
+      if (isLimit) holdAtoms = buyHoldAtoms(priceTicks, quantityLots, quoteAtomsPerTickLot, makerFeeBps > takerFeeBps ? makerFeeBps : takerFeeBps);
+      else if (byQuote) holdAtoms = quoteAmountAtoms;
+      else {
+        this.walkBook(market.asks, 1, Infinity, accountIndex, resolvedStp, quantityLots, 0, takerFeeBps, market);
+        holdAtoms = this.walkCostAtoms;
+      }
+    } else if (byQuote) {
+      this.walkBook(market.bids, -1, Infinity, accountIndex, resolvedStp, market.marketMaxQuantityLots, quoteAmountAtoms, 0, market);
+      holdAtoms = this.walkLots * market.lotAtoms;
+    } else {
+      holdAtoms = quantityLots * market.lotAtoms;
+    }
+    let availableAtoms: number;
+    if (accountIndex !== none && this.accountCachedMarket[accountIndex] === market.marketId) {
+      availableAtoms = this.available[side === Side.Buy ? this.accountCachedQuote[accountIndex]! : this.accountCachedBase[accountIndex]!]!;
+    } else {
+      availableAtoms = this.availableOf(accountIndex, side === Side.Buy ? market.quoteAssetId : market.baseAssetId);
+    }
+    if (holdAtoms > availableAtoms) return this.rejectOrder(command, Reason.RISK_INSUFFICIENT_FUNDS);
+
+    // Accepted: take an orderId, record the order and hold its funds.
+    const taker = this.acceptOrder(command, market, resolvedStp, holdAtoms);
+    if (orderType === OrderType.LimitMaker) return this.restOrder(taker, market);
+    if (timeInForce === TimeInForce.FOK) {
+      const opposite = side === Side.Buy ? market.asks : market.bids;
+      const sign = side === Side.Buy ? 1 : -1;
+      this.walkBook(opposite, sign, sign * priceTicks, this.pool.accountIndex[taker]!, resolvedStp, quantityLots, 0, takerFeeBps, market);
+      if (this.walkLots < quantityLots) {
+        this.emitOrderEnd(EventType.OrderExpired, taker, quantityLots, ExpireReason.FillOrKillUnfillable);
+        return this.closeOrder(taker);
+      }
+    }
+    const stoppedBySelfTrade = this.matchTaker(taker, market, byQuote, quoteAmountAtoms);
+    this.finishTaker(taker, market, byQuote, stoppedBySelfTrade);
+  }
+
+  /** Creates the order slot, emits OrderAccepted and moves the hold from available to held. */
+  private acceptOrder(command: Command, market: MarketState, stpMode: number, holdAtoms: number): number {
+    const pool = this.pool;
+    const accountIndex = this.accountIndexOrCreate(command.accountId);
+    const slot = pool.allocate();
+    const orderId = this.nextOrderId++;
+    const side = command.side;
+    pool.orderId[slot] = orderId;
+    pool.accountIndex[slot] = accountIndex;
+    pool.marketIndex[slot] = market.marketId;
+    pool.side[slot] = side;
+    pool.orderType[slot] = command.orderType;
+    pool.timeInForce[slot] = command.timeInForce;
+    pool.stpMode[slot] = stpMode;
+    pool.makerFeeBps[slot] = market.makerFeeBps;
+    pool.takerFeeBps[slot] = market.takerFeeBps;
+    pool.priceTicks[slot] = command.priceTicks;
+    pool.quantityLots[slot] = command.quantityLots;
+    pool.filledLots[slot] = 0;
+    pool.filledQuoteAtoms[slot] = 0;
+    pool.heldAtoms[slot] = holdAtoms;
+    pool.createdAtMs[slot] = this.timestampMs;
+    pool.updatedAtMs[slot] = this.timestampMs;
+    pool.level[slot] = none;
+    pool.previous[slot] = none;
+    pool.next[slot] = none;
+    pool.accountPrevious[slot] = none;
+    pool.accountNext[slot] = none;
+    this.marketBalances(accountIndex, market);
+    const baseBalance = this.accountCachedBase[accountIndex]!;
+    const quoteBalance = this.accountCachedQuote[accountIndex]!;
+    pool.baseBalance[slot] = baseBalance;
+    pool.quoteBalance[slot] = quoteBalance;
+    pool.clientOrderId[slot] = command.clientOrderId;
+    if (command.clientOrderId !== '') {
+      const key = `${command.accountId}|${command.clientOrderId}`;
+      this.clientOrders.set(
+        key,
+        new ClientOrderRecord(key, orderId, command.accountId, command.marketId, side, command.orderType, command.timeInForce,
+          command.priceTicks, command.quantityLots, command.quoteAmountAtoms),
+      );
+    }
+    const out = this.begin(EventType.OrderAccepted);
+    out.set(0, orderId);
+    out.set(1, command.accountId);
+    out.set(2, market.marketId);
+    out.set(3, side);
+    out.set(4, command.orderType);
+    out.set(5, command.timeInForce);
+    out.set(6, command.priceTicks);
+    out.set(7, command.quantityLots);
+    out.set(8, command.quoteAmountAtoms);
+    out.set(9, stpMode);
+    out.setString0(command.clientOrderId);
+    const holdBalance = side === Side.Buy ? quoteBalance : baseBalance;
+    this.available[holdBalance] -= holdAtoms;
+    this.held[holdBalance] += holdAtoms;
+    this.touch(holdBalance);
+    return slot;
+  }
+
+  /**
+   * Walks the opposite side as a taker would match, without changing anything: honours
+   * the price limit (`limitKey` = sign x limit price, Infinity for market orders) and STP
+   * (None counts own orders, ExpireMaker skips them, ExpireTaker/ExpireBoth stop at the
+   * first). With `quoteTarget` > 0 it is a MARKET SELL by quote amount. Results land in
+   * walkLots and walkCostAtoms (sum of notional + taker fee over the fills).
+   */
+  private walkBook(
+    book: BookSide, sign: number, limitKey: number, accountIndex: number, stpMode: number,
+    lotsWanted: number, quoteTarget: number, takerFeeBps: number, market: MarketState,
+  ): void {
+    const pool = this.pool;
+    const levels = this.levels;
+    const quoteAtomsPerTickLot = market.quoteAtomsPerTickLot;
+    let lots = 0;
+    let costAtoms = 0;
+    let target = quoteTarget;
+    walk: for (let index = book.count - 1; index >= 0; index--) {
+      const level = book.levels[index]!;
+      const priceTicks = levels.priceTicks[level]!;
+      if (sign * priceTicks > limitKey) break;
+      // A maker stays the one met until the walk has taken all its lots (a quote-amount
+      // order may take it in more than one fill).
+      let makerTakenLots = 0;
+      let maker = levels.head[level]!;
+      while (maker !== none) {
+        if (stpMode !== StpMode.None && pool.accountIndex[maker] === accountIndex) {
+          if (stpMode !== StpMode.ExpireMaker) break walk;
+          maker = pool.next[maker]!;
+          continue;
+        }
+        const makerRemaining = pool.quantityLots[maker]! - pool.filledLots[maker]! - makerTakenLots;
+        let fillLots: number;
+        if (quoteTarget > 0) {
+          const tickLotAtoms = priceTicks * quoteAtomsPerTickLot;
+          fillLots = Math.min(makerRemaining, Math.floor(target / tickLotAtoms), lotsWanted - lots);
+          if (fillLots <= 0) break walk;
+          target -= fillLots * tickLotAtoms;
+        } else {
+          fillLots = makerRemaining < lotsWanted - lots ? makerRemaining : lotsWanted - lots;
+          const notionalAtoms = priceTicks * fillLots * quoteAtomsPerTickLot;
+          costAtoms += takerFeeBps === 0 ? notionalAtoms : notionalAtoms + feeAtoms(notionalAtoms, takerFeeBps);
+        }
+        lots += fillLots;
+        if (lots === lotsWanted || (quoteTarget > 0 && target === 0)) break walk;
+        if (fillLots === makerRemaining) {
+          maker = pool.next[maker]!;
+          makerTakenLots = 0;
+        } else {
+          makerTakenLots += fillLots;
+        }
+      }
+    }
+    this.walkLots = lots;
+    this.walkCostAtoms = costAtoms;
+  }
+
+  /**
+   * Matches the taker in `slot` against the opposite side, best first. Returns true when
+   * self-trade prevention stopped it. Quantity orders stop when filled; quote-amount
+   * market orders stop when the next fill would be zero lots or the amount is spent.
+   */
+  private matchTaker(taker: number, market: MarketState, byQuote: boolean, quoteAmountAtoms: number): boolean {
+    const pool = this.pool;
+    const levels = this.levels;
+    const takerSide = pool.side[taker]!;
+    const book = takerSide === Side.Buy ? market.asks : market.bids;
+    const sign = takerSide === Side.Buy ? 1 : -1;
+    const limitKey = pool.orderType[taker] === OrderType.Market ? Infinity : sign * pool.priceTicks[taker]!;
+    const takerAccount = pool.accountIndex[taker]!;
+    const stpMode = pool.stpMode[taker]!;
+    const quoteAtomsPerTickLot = market.quoteAtomsPerTickLot;
+    const takerFeeBps = pool.takerFeeBps[taker]!;
+    // Lots the taker may still take, and (by quote) the quote atoms it may still spend or target.
+    let remainingLots = byQuote ? market.marketMaxQuantityLots : pool.quantityLots[taker]!;
+    let quoteLeft = quoteAmountAtoms;
+    while (book.count > 0) {
+      const level = book.levels[book.count - 1]!;
+      const priceTicks = levels.priceTicks[level]!;
+      if (sign * priceTicks > limitKey) return false;
+      let maker = levels.head[level]!;
+      while (maker !== none) {
+        const nextMaker = pool.next[maker]!;
+        if (stpMode !== StpMode.None && pool.accountIndex[maker] === takerAccount) {
+          if (stpMode === StpMode.ExpireTaker) return true;
+          this.expireMaker(maker, market);
+          if (stpMode === StpMode.ExpireBoth) return true;
+          maker = nextMaker;
+          continue;
+        }
+        const makerRemaining = pool.quantityLots[maker]! - pool.filledLots[maker]!;
+        let fillLots: number;
+        if (!byQuote) {
+          fillLots = makerRemaining < remainingLots ? makerRemaining : remainingLots;
+        } else {
+          const tickLotAtoms = priceTicks * quoteAtomsPerTickLot;
+          const lotsMax = makerRemaining < remainingLots ? makerRemaining : remainingLots;
+          if (takerSide === Side.Buy) {
+            fillLots = this.affordableLots(lotsMax, tickLotAtoms, quoteLeft, takerFeeBps);
+            if (fillLots === 0) return false;
+            const notionalAtoms = fillLots * tickLotAtoms;
+            quoteLeft -= notionalAtoms + feeAtoms(notionalAtoms, takerFeeBps);
+          } else {
+            fillLots = Math.min(lotsMax, Math.floor(quoteLeft / tickLotAtoms));
+            if (fillLots === 0) return false;
+            quoteLeft -= fillLots * tickLotAtoms;
+          }
+        }
+        this.fill(maker, taker, level, priceTicks, fillLots, market);
+        remainingLots -= fillLots;
+        if (remainingLots === 0 || (byQuote && quoteLeft === 0)) return false;
+        // A maker left partly filled stays the best: meet it again rather than skip to later
+        // makers. By quote, the next q there is 0 (the order stops) or, for a buy, one more lot
+        // that fee rounding makes affordable (fix from the engine tests).
+        if (fillLots < makerRemaining) continue;
+        maker = nextMaker;
+      }
+    }
+    return false;
+  }
+
+  /** Largest q <= lotsMax with q*c + fee(q*c) <= budget (the cost is monotone in q). */
+  private affordableLots(lotsMax: number, tickLotAtoms: number, budgetAtoms: number, takerFeeBps: number): number {
+    let high = Math.min(lotsMax, Math.floor(budgetAtoms / tickLotAtoms));
+    if (high <= 0) return 0;
+    if (buyCostAtoms(high, tickLotAtoms, takerFeeBps) <= budgetAtoms) return high;
+    let low = 0;
+    // Invariant: cost(low) <= budget < cost(high).
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      if (buyCostAtoms(middle, tickLotAtoms, takerFeeBps) <= budgetAtoms) low = middle;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /**
+   * One fill of `fillLots` at the maker's price: moves the assets, pays fees into the fee
+   * account, emits TradeExecuted, OrderFilled for a finished maker and BookLevelChanged.
+   * Touch order: maker base, maker quote, taker base, taker quote, fee quote.
+   */
+  private fill(maker: number, taker: number, level: number, priceTicks: number, fillLots: number, market: MarketState): void {
+    const pool = this.pool;
+    const available = this.available;
+    const held = this.held;
+    const quoteAtomsPerTickLot = market.quoteAtomsPerTickLot;
+    const notionalAtoms = priceTicks * fillLots * quoteAtomsPerTickLot;
+    // Fee-free markets (common in benchmarks and promotions) skip the fee arithmetic.
+    const makerFeeBps = pool.makerFeeBps[maker]!;
+    const takerFeeBps = pool.takerFeeBps[taker]!;
+    const makerFee = makerFeeBps === 0 ? 0 : feeAtoms(notionalAtoms, makerFeeBps);
+    const takerFee = takerFeeBps === 0 ? 0 : feeAtoms(notionalAtoms, takerFeeBps);
+    const baseAtoms = fillLots * market.lotAtoms;
+    const makerBase = pool.baseBalance[maker]!;
+    const makerQuote = pool.quoteBalance[maker]!;
+    const takerBase = pool.baseBalance[taker]!;
+    const takerQuote = pool.quoteBalance[taker]!;
+    const makerFilled = pool.filledLots[maker]! + fillLots;
+    const takerFilled = pool.filledLots[taker]! + fillLots;
+    pool.filledLots[maker] = makerFilled;
+    pool.filledLots[taker] = takerFilled;
+    pool.filledQuoteAtoms[maker] += notionalAtoms;
+    pool.filledQuoteAtoms[taker] += notionalAtoms;
+    pool.updatedAtMs[maker] = this.timestampMs;
+    pool.updatedAtMs[taker] = this.timestampMs;
+    const takerSide = pool.side[taker]!;
+    if (takerSide === Side.Buy) {
+      // The maker sells base out of its hold and receives quote less its fee.
+      held[makerBase] -= baseAtoms;
+      pool.heldAtoms[maker] -= baseAtoms;
+      available[makerQuote] += notionalAtoms - makerFee;
+      available[takerBase] += baseAtoms;
+      this.payBuy(taker, takerQuote, notionalAtoms + takerFee, market);
+    } else {
+      available[makerBase] += baseAtoms;
+      this.payBuy(maker, makerQuote, notionalAtoms + makerFee, market);
+      held[takerBase] -= baseAtoms;
+      pool.heldAtoms[taker] -= baseAtoms;
+      available[takerQuote] += notionalAtoms - takerFee;
+    }
+    this.touch(makerBase);
+    this.touch(makerQuote);
+    this.touch(takerBase);
+    this.touch(takerQuote);
+    const feeTotal = makerFee + takerFee;
+    if (feeTotal > 0) {
+      let feeBalance = market.feeQuoteBalance;
+      if (feeBalance === none) {
+        feeBalance = this.balanceOrCreate(this.accountIndexOrCreate(feeAccountId), market.quoteAssetId);
+        market.feeQuoteBalance = feeBalance;
+      }
+      available[feeBalance] += feeTotal;
+      this.touch(feeBalance);
+    }
+    const out = this.begin(EventType.TradeExecuted);
+    out.set(0, this.nextTradeId++);
+    out.set(1, market.marketId);
+    out.set(2, pool.orderId[maker]!);
+    out.set(3, pool.orderId[taker]!);
+    out.set(4, this.accountIds[pool.accountIndex[maker]!]!);
+    out.set(5, this.accountIds[pool.accountIndex[taker]!]!);
+    out.set(6, priceTicks);
+    out.set(7, fillLots);
+    out.set(8, makerFee);
+    out.set(9, takerFee);
+    out.set(10, takerSide);
+    this.levels.quantityLots[level] -= fillLots;
+    if (makerFilled === pool.quantityLots[maker]) {
+      this.emitOrderEnd(EventType.OrderFilled, maker, 0, 0);
+      this.unlinkResting(maker, level);
+      this.closeOrder(maker);
+    }
+    // The maker is on the other side of the taker (its slot may be free by now).
+    this.levelChanged(market, takerSide === Side.Buy ? Side.Sell : Side.Buy, level);
+  }
+
+  /**
+   * Pays `costAtoms` (notional + fee) for a buy order from its hold. A limit buy's hold is
+   * first reset to the formula for its new remaining quantity and the difference beyond
+   * the cost is released; a market buy's hold was sized for exactly what it consumes.
+   */
+  private payBuy(slot: number, quoteBalance: number, costAtoms: number, market: MarketState): void {
+    const pool = this.pool;
+    if (pool.orderType[slot] === OrderType.Market) {
+      this.held[quoteBalance] -= costAtoms;
+      pool.heldAtoms[slot] -= costAtoms;
+      return;
+    }
+    const makerFeeBps = pool.makerFeeBps[slot]!;
+    const takerFeeBps = pool.takerFeeBps[slot]!;
+    const newHoldAtoms = buyHoldAtoms(
+      pool.priceTicks[slot]!, pool.quantityLots[slot]! - pool.filledLots[slot]!, market.quoteAtomsPerTickLot,
+      makerFeeBps > takerFeeBps ? makerFeeBps : takerFeeBps,
+    );
+    const releasedAtoms = pool.heldAtoms[slot]! - newHoldAtoms;
+    pool.heldAtoms[slot] = newHoldAtoms;
+    this.held[quoteBalance] -= releasedAtoms;
+    this.available[quoteBalance] += releasedAtoms - costAtoms;
+  }
+
+  /** Self-trade prevention removed a resting order: OrderExpired, its hold back, BookLevelChanged. */
+  private expireMaker(maker: number, market: MarketState): void {
+    const pool = this.pool;
+    const level = pool.level[maker]!;
+    const remainingLots = pool.quantityLots[maker]! - pool.filledLots[maker]!;
+    this.emitOrderEnd(EventType.OrderExpired, maker, remainingLots, ExpireReason.SelfTradePrevention);
+    const side = pool.side[maker]!;
+    // docs/engine.md: an STP-expired maker touches (maker, its hold asset). (Fix from the engine tests.)
+    this.touch(side === Side.Buy ? pool.quoteBalance[maker]! : pool.baseBalance[maker]!);
+    this.levels.quantityLots[level] -= remainingLots;
+    this.unlinkResting(maker, level);
+    this.closeOrder(maker);
+    this.levelChanged(market, side, level);
+  }
+
+  /** The taker's end: filled, rested (GTC limit) or expired with the reason that ended it. */
+  private finishTaker(taker: number, market: MarketState, byQuote: boolean, stoppedBySelfTrade: boolean): void {
+    const pool = this.pool;
+    const remainingLots = byQuote ? 0 : pool.quantityLots[taker]! - pool.filledLots[taker]!;
+    if (!byQuote && remainingLots === 0) {
+      this.emitOrderEnd(EventType.OrderFilled, taker, 0, 0);
+      return this.closeOrder(taker);
+    }
+    const orderType = pool.orderType[taker]!;
+    if (stoppedBySelfTrade) {
+      this.emitOrderEnd(EventType.OrderExpired, taker, remainingLots, ExpireReason.SelfTradePrevention);
+      return this.closeOrder(taker);
+    }
+    if (orderType === OrderType.Market) {
+      this.emitOrderEnd(EventType.OrderExpired, taker, remainingLots, ExpireReason.NoLiquidity);
+      return this.closeOrder(taker);
+    }
+    if (pool.timeInForce[taker] !== TimeInForce.GTC) {
+      this.emitOrderEnd(EventType.OrderExpired, taker, remainingLots, ExpireReason.ImmediateRemainder);
+      return this.closeOrder(taker);
+    }
+    this.restOrder(taker, market);
+  }
+
+  /** Puts the order at the back of its price level and into its owner's open orders. */
+  private restOrder(slot: number, market: MarketState): void {
+    const pool = this.pool;
+    const levels = this.levels;
+    const side = pool.side[slot]!;
+    const priceTicks = pool.priceTicks[slot]!;
+    const level = (side === Side.Buy ? market.bids : market.asks).findOrInsert(priceTicks, levels);
+    const tail = levels.tail[level]!;
+    pool.level[slot] = level;
+    pool.previous[slot] = tail;
+    pool.next[slot] = none;
+    if (tail === none) levels.head[level] = slot;
+    else pool.next[tail] = slot;
+    levels.tail[level] = slot;
+    levels.orderCount[level]++;
+    levels.quantityLots[level] += pool.quantityLots[slot]! - pool.filledLots[slot]!;
+    // Orders rest in the command that accepted them, so appending keeps orderId order.
+    const account = pool.accountIndex[slot]!;
+    const accountTail = this.accountTail[account]!;
+    pool.accountPrevious[slot] = accountTail;
+    pool.accountNext[slot] = none;
+    if (accountTail === none) this.accountHead[account] = slot;
+    else pool.accountNext[accountTail] = slot;
+    this.accountTail[account] = slot;
+    this.accountOpenOrders[account]++;
+    this.slotByOrderId.set(pool.orderId[slot]!, slot);
+    this.emitLevel(market, side, level, priceTicks);
+  }
+
+  /** Takes a resting order out of its level and its owner's list (level totals are the caller's). */
+  private unlinkResting(slot: number, level: number): void {
+    const pool = this.pool;
+    const levels = this.levels;
+    const previous = pool.previous[slot]!;
+    const next = pool.next[slot]!;
+    if (previous === none) levels.head[level] = next;
+    else pool.next[previous] = next;
+    if (next === none) levels.tail[level] = previous;
+    else pool.previous[next] = previous;
+    levels.orderCount[level]--;
+    const account = pool.accountIndex[slot]!;
+    const accountPrevious = pool.accountPrevious[slot]!;
+    const accountNext = pool.accountNext[slot]!;
+    if (accountPrevious === none) this.accountHead[account] = accountNext;
+    else pool.accountNext[accountPrevious] = accountNext;
+    if (accountNext === none) this.accountTail[account] = accountPrevious;
+    else pool.accountPrevious[accountNext] = accountPrevious;
+    this.accountOpenOrders[account]--;
+    this.slotByOrderId.delete(pool.orderId[slot]!);
+    pool.level[slot] = none;
+  }
+
+  /** An order ended: its remaining hold returns to available and its clientOrderId enters the window. */
+  private closeOrder(slot: number): void {
+    const pool = this.pool;
+    const holdAtoms = pool.heldAtoms[slot]!;
+    if (holdAtoms !== 0) {
+      const holdBalance = pool.side[slot] === Side.Buy ? pool.quoteBalance[slot]! : pool.baseBalance[slot]!;
+      this.held[holdBalance] -= holdAtoms;
+      this.available[holdBalance] += holdAtoms;
+      pool.heldAtoms[slot] = 0;
+    }
+    const clientOrderId = pool.clientOrderId[slot]!;
+    if (clientOrderId !== '') {
+      const record = this.clientOrders.get(`${this.accountIds[pool.accountIndex[slot]!]}|${clientOrderId}`);
+      if (record !== undefined && record.orderId === pool.orderId[slot]) this.rememberClosed(record);
+    }
+    pool.release(slot);
+  }
+
+  /** Appends a closed order's record to the window, forgetting the oldest when it is full. */
+  private rememberClosed(record: ClientOrderRecord): void {
+    record.open = false;
+    const window = this.clientWindow;
+    const capacity = window.length;
+    if (this.clientWindowCount === capacity) {
+      const oldest = window[this.clientWindowStart]!;
+      if (this.clientOrders.get(oldest.key) === oldest) this.clientOrders.delete(oldest.key);
+      window[this.clientWindowStart] = null;
+      this.clientWindowStart = (this.clientWindowStart + 1) % capacity;
+      this.clientWindowCount--;
+    }
+    window[(this.clientWindowStart + this.clientWindowCount) % capacity] = record;
+    this.clientWindowCount++;
+  }
+
+  // ---------------------------------------------------------------- cancel, cancel-all, amend
+
+  /** The resting order a Cancel/Amend names, or `none` (missing, closed, other market or account). */
+  private targetOrder(command: Command): number {
+    let slot: number;
+    if (command.orderId !== 0) {
+      slot = this.slotByOrderId.get(command.orderId);
+    } else {
+      if (command.clientOrderId === '') return none;
+      const record = this.clientOrders.get(`${command.accountId}|${command.clientOrderId}`);
+      if (record === undefined || !record.open) return none;
+      slot = this.slotByOrderId.get(record.orderId);
+    }
+    if (slot === none) return none;
+    const pool = this.pool;
+    if (pool.marketIndex[slot] !== command.marketId || this.accountIds[pool.accountIndex[slot]!] !== command.accountId) return none;
+    return slot;
+  }
+
+  private cancelOrder(command: Command): void {
+    if (!(Number.isSafeInteger(command.accountId) && command.accountId > 0)) return this.rejectOrder(command, Reason.VALIDATE_ACCOUNT_INVALID);
+    const market = this.marketList[command.marketId];
+    if (market === undefined) return this.rejectOrder(command, Reason.MARKET_UNKNOWN);
+    const slot = this.targetOrder(command);
+    if (slot === none) return this.rejectOrder(command, Reason.MATCH_UNKNOWN_ORDER);
+    this.cancelResting(slot, market, CancelReason.User);
+  }
+
+  /** OrderCanceled, hold released, BookLevelChanged. */
+  private cancelResting(slot: number, market: MarketState, reason: number): void {
+    const pool = this.pool;
+    const level = pool.level[slot]!;
+    const side = pool.side[slot]!;
+    const remainingLots = pool.quantityLots[slot]! - pool.filledLots[slot]!;
+    this.emitOrderEnd(EventType.OrderCanceled, slot, remainingLots, reason);
+    this.touch(side === Side.Buy ? pool.quoteBalance[slot]! : pool.baseBalance[slot]!);
+    this.levels.quantityLots[level] -= remainingLots;
+    this.unlinkResting(slot, level);
+    this.closeOrder(slot);
+    this.levelChanged(market, side, level);
+  }
+
+  private cancelAllOrders(command: Command): void {
+    const accountId = command.accountId;
+    if (!(Number.isSafeInteger(accountId) && accountId > 0)) return this.rejectOrder(command, Reason.VALIDATE_ACCOUNT_INVALID);
+    const market = this.marketList[command.marketId];
+    if (market === undefined) return this.rejectOrder(command, Reason.MARKET_UNKNOWN);
+    const accountIndex = this.findAccount(accountId);
+    const pool = this.pool;
+    let count = 0;
+    if (accountIndex !== none) {
+      // The account list is in orderId order; the next link is read before the slot is freed.
+      let slot = this.accountHead[accountIndex]!;
+      while (slot !== none) {
+        const next = pool.accountNext[slot]!;
+        if (pool.marketIndex[slot] === market.marketId) {
+          this.cancelResting(slot, market, CancelReason.CancelAll);
+          count++;
+        }
+        slot = next;
+      }
+    }
+    if (count === 0) return this.rejectOrder(command, Reason.MATCH_NO_OPEN_ORDERS);
+    const out = this.begin(EventType.OrdersCanceledAll);
+    out.set(0, accountId);
+    out.set(1, market.marketId);
+    out.set(2, count);
+  }
+
+  private amendOrder(command: Command): void {
+    if (!(Number.isSafeInteger(command.accountId) && command.accountId > 0)) return this.rejectOrder(command, Reason.VALIDATE_ACCOUNT_INVALID);
+    const market = this.marketList[command.marketId];
+    if (market === undefined) return this.rejectOrder(command, Reason.MARKET_UNKNOWN);
+    const slot = this.targetOrder(command);
+    if (slot === none) return this.rejectOrder(command, Reason.MATCH_UNKNOWN_ORDER);
+    const pool = this.pool;
+    const newQuantityLots = command.quantityLots;
+    const oldQuantityLots = pool.quantityLots[slot]!;
+    const filledLots = pool.filledLots[slot]!;
+    if (!Number.isInteger(newQuantityLots) || !(newQuantityLots > filledLots && newQuantityLots < oldQuantityLots)) {
+      return this.rejectOrder(command, Reason.MATCH_AMEND_QUANTITY_INVALID);
+    }
+    const side = pool.side[slot]!;
+    const level = pool.level[slot]!;
+    const remainingLots = newQuantityLots - filledLots;
+    let holdBalance: number;
+    let newHoldAtoms: number;
+    if (side === Side.Buy) {
+      holdBalance = pool.quoteBalance[slot]!;
+      const makerFeeBps = pool.makerFeeBps[slot]!;
+      const takerFeeBps = pool.takerFeeBps[slot]!;
+      newHoldAtoms = buyHoldAtoms(pool.priceTicks[slot]!, remainingLots, market.quoteAtomsPerTickLot, makerFeeBps > takerFeeBps ? makerFeeBps : takerFeeBps);
+    } else {
+      holdBalance = pool.baseBalance[slot]!;
+      newHoldAtoms = remainingLots * market.lotAtoms;
+    }
+    const releasedAtoms = pool.heldAtoms[slot]! - newHoldAtoms;
+    pool.heldAtoms[slot] = newHoldAtoms;
+    this.held[holdBalance] -= releasedAtoms;
+    this.available[holdBalance] += releasedAtoms;
+    pool.quantityLots[slot] = newQuantityLots;
+    pool.updatedAtMs[slot] = this.timestampMs;
+    this.levels.quantityLots[level] -= oldQuantityLots - newQuantityLots;
+    const out = this.begin(EventType.OrderAmended);
+    out.set(0, pool.orderId[slot]!);
+    out.set(1, command.accountId);
+    out.set(2, market.marketId);
+    out.set(3, newQuantityLots);
+    out.set(4, remainingLots);
+    this.emitLevel(market, side, level, pool.priceTicks[slot]!);
+    this.touch(holdBalance);
+  }
+
+  // ---------------------------------------------------------------- transfers
+
+  private isValidTransferId(transferId: unknown): boolean {
+    return typeof transferId === 'string' && transferId.length >= 1 && transferId.length <= transferIdLengthMax && transferIdPattern.test(transferId);
+  }
+
+  /**
+   * Deposit and WithdrawRequest share their checks: transferId format, account, then a
+   * known transferId (duplicate or conflict), then asset and amount.
+   * Returns the asset id, or 0 after emitting a rejection or duplicate.
+   */
+  private checkTransferRequest(command: Command, minAccountId: number): number {
+    if (!this.isValidTransferId(command.transferId)) {
+      this.rejectCommand(command, Reason.VALIDATE_ID_INVALID);
+      return 0;
+    }
+    if (!(Number.isSafeInteger(command.accountId) && command.accountId >= minAccountId)) {
+      this.rejectCommand(command, Reason.VALIDATE_ACCOUNT_INVALID);
+      return 0;
+    }
+    const known = this.transfers.get(command.transferId);
+    if (known !== undefined) {
+      if (known.kind === command.type && known.accountId === command.accountId && known.asset === command.asset && known.amountAtoms === command.amountAtoms) {
+        this.emitCommandDuplicate(command);
+      } else {
+        this.rejectCommand(command, Reason.TRANSFER_ID_CONFLICT);
+      }
+      return 0;
+    }
+    const assetId = this.assetIdByCode.get(command.asset);
+    if (assetId === undefined) {
+      this.rejectCommand(command, Reason.MARKET_ASSET_UNKNOWN);
+      return 0;
+    }
+    if (!isPositiveSafeInteger(command.amountAtoms)) {
+      this.rejectCommand(command, Reason.VALIDATE_AMOUNT_INVALID);
+      return 0;
+    }
+    return assetId;
+  }
+
+  private emitCommandDuplicate(command: Command): void {
+    const out = this.begin(EventType.CommandDuplicate);
+    out.set(0, command.type);
+    out.set(1, command.accountId);
+    out.setString0(command.transferId);
+  }
+
+  private emitTransfer(type: EventType, record: TransferRecord, transferId: string): void {
+    const out = this.begin(type);
+    out.set(0, record.accountId);
+    out.set(1, record.assetId);
+    out.set(2, record.amountAtoms);
+    out.setString0(transferId);
+  }
+
+  private deposit(command: Command): void {
+    const assetId = this.checkTransferRequest(command, 1);
+    if (assetId === 0) return;
+    const amountAtoms = command.amountAtoms;
+    if (this.assetSupplies[assetId]! + amountAtoms > Number.MAX_SAFE_INTEGER) return this.rejectCommand(command, Reason.RISK_BALANCE_OVERFLOW);
+    const record = new TransferRecord(CommandType.Deposit, command.accountId, command.asset, assetId, amountAtoms, TransferState.Deposited);
+    this.transfers.set(command.transferId, record);
+    this.assetSupplies[assetId] += amountAtoms;
+    const balance = this.balanceOrCreate(this.accountIndexOrCreate(command.accountId), assetId);
+    this.available[balance] += amountAtoms;
+    this.emitTransfer(EventType.Deposited, record, command.transferId);
+    this.touch(balance);
+  }
+
+  private withdrawRequest(command: Command): void {
+    const assetId = this.checkTransferRequest(command, 0);
+    if (assetId === 0) return;
+    const amountAtoms = command.amountAtoms;
+    const balance = this.findBalance(this.findAccount(command.accountId), assetId);
+    if (balance === none || this.available[balance]! < amountAtoms) return this.rejectCommand(command, Reason.RISK_INSUFFICIENT_FUNDS);
+    const record = new TransferRecord(CommandType.WithdrawRequest, command.accountId, command.asset, assetId, amountAtoms, TransferState.Pending);
+    this.transfers.set(command.transferId, record);
+    this.available[balance] -= amountAtoms;
+    this.held[balance] += amountAtoms;
+    this.emitTransfer(EventType.WithdrawRequested, record, command.transferId);
+    this.touch(balance);
+  }
+
+  /** WithdrawComplete and WithdrawCancel: only the transferId matters. */
+  private withdrawEnd(command: Command): void {
+    const transferId = command.transferId;
+    if (!this.isValidTransferId(transferId)) return this.rejectCommand(command, Reason.VALIDATE_ID_INVALID);
+    const record = this.transfers.get(transferId);
+    if (record === undefined) return this.rejectCommand(command, Reason.TRANSFER_UNKNOWN);
+    const completing = command.type === CommandType.WithdrawComplete;
+    const endState = completing ? TransferState.Completed : TransferState.Canceled;
+    if (record.state === endState) return this.emitCommandDuplicate(command);
+    if (record.state !== TransferState.Pending) return this.rejectCommand(command, Reason.TRANSFER_NOT_PENDING);
+    record.state = endState;
+    const balance = this.balanceOrCreate(this.accountIndexOrCreate(record.accountId), record.assetId);
+    this.held[balance] -= record.amountAtoms;
+    if (completing) this.assetSupplies[record.assetId] -= record.amountAtoms;
+    else this.available[balance] += record.amountAtoms;
+    this.emitTransfer(completing ? EventType.WithdrawCompleted : EventType.WithdrawCanceled, record, transferId);
+    this.touch(balance);
+  }
+
+  // ---------------------------------------------------------------- assets, markets, fees, STP
+
+  private addAsset(command: Command): void {
+    const spec = command.assetSpec;
+    if (
+      spec === null || typeof spec.code !== 'string' || !assetCodePattern.test(spec.code) ||
+      !Number.isInteger(spec.scale) || spec.scale < 0 || spec.scale > assetScaleMax
+    ) {
+      return this.rejectCommand(command, Reason.MARKET_SPEC_INVALID);
+    }
+    if (this.assetIdByCode.has(spec.code)) return this.rejectCommand(command, Reason.MARKET_ASSET_EXISTS);
+    if (this.assetCodes.length - 1 >= this.engineLimits.assetsMax) return this.rejectCommand(command, Reason.MARKET_LIMIT_REACHED);
+    const assetId = this.assetCodes.length;
+    this.assetCodes.push(spec.code);
+    this.assetScales.push(spec.scale);
+    this.assetSupplies.push(0);
+    this.assetIdByCode.set(spec.code, assetId);
+    const out = this.begin(EventType.AssetAdded);
+    out.set(0, assetId);
+    out.set(1, spec.scale);
+    out.setString0(spec.code);
+  }
+
+  private addMarket(command: Command): void {
+    const given = command.market;
+    if (given === null || typeof given !== 'object' || typeof given.symbol !== 'string' || !symbolPattern.test(given.symbol)) {
+      return this.rejectCommand(command, Reason.MARKET_SPEC_INVALID);
+    }
+    const spec = canonicalSpec(given);
+    const baseAssetId = this.assetIdByCode.get(spec.baseAsset);
+    const quoteAssetId = this.assetIdByCode.get(spec.quoteAsset);
+    if (baseAssetId === undefined || quoteAssetId === undefined) return this.rejectCommand(command, Reason.MARKET_ASSET_UNKNOWN);
+    if (baseAssetId === quoteAssetId || !isValidMarketSpec(spec)) return this.rejectCommand(command, Reason.MARKET_SPEC_INVALID);
+    if (this.marketIdBySymbol.has(spec.symbol)) return this.rejectCommand(command, Reason.MARKET_EXISTS);
+    if (this.marketList.length - 1 >= this.engineLimits.marketsMax) return this.rejectCommand(command, Reason.MARKET_LIMIT_REACHED);
+    const marketId = this.marketList.length;
+    this.marketList.push(new MarketState(marketId, spec, baseAssetId, quoteAssetId));
+    this.marketIdBySymbol.set(spec.symbol, marketId);
+    const out = this.begin(EventType.MarketAdded);
+    out.set(0, marketId);
+    out.set(1, baseAssetId);
+    out.set(2, quoteAssetId);
+    out.setString0(spec.symbol);
+    out.setString1(JSON.stringify(spec));
+  }
+
+  private haltOrResume(command: Command): void {
+    const market = this.marketList[command.marketId];
+    if (market === undefined) return this.rejectCommand(command, Reason.MARKET_UNKNOWN);
+    const halting = command.type === CommandType.HaltMarket;
+    market.status = halting ? MarketStatus.Halted : MarketStatus.Trading;
+    const out = this.begin(halting ? EventType.MarketHalted : EventType.MarketResumed);
+    out.set(0, market.marketId);
+  }
+
+  private setFees(command: Command): void {
+    const market = this.marketList[command.marketId];
+    if (market === undefined) return this.rejectCommand(command, Reason.MARKET_UNKNOWN);
+    if (!isFeeBps(command.makerFeeBps) || !isFeeBps(command.takerFeeBps)) return this.rejectCommand(command, Reason.MARKET_SPEC_INVALID);
+    market.makerFeeBps = command.makerFeeBps;
+    market.takerFeeBps = command.takerFeeBps;
+    market.spec.makerFeeBps = command.makerFeeBps;
+    market.spec.takerFeeBps = command.takerFeeBps;
+    const out = this.begin(EventType.FeesSet);
+    out.set(0, market.marketId);
+    out.set(1, command.makerFeeBps);
+    out.set(2, command.takerFeeBps);
+  }
+
+  private setAccountStp(command: Command): void {
+    if (!(Number.isSafeInteger(command.accountId) && command.accountId > 0)) return this.rejectCommand(command, Reason.VALIDATE_ACCOUNT_INVALID);
+    const mode = command.stpMode;
+    if (mode !== StpMode.None && mode !== StpMode.ExpireTaker && mode !== StpMode.ExpireMaker && mode !== StpMode.ExpireBoth) {
+      return this.rejectCommand(command, Reason.VALIDATE_ENUM_INVALID);
+    }
+    this.accountStp[this.accountIndexOrCreate(command.accountId)] = mode;
+    const out = this.begin(EventType.AccountStpSet);
+    out.set(0, command.accountId);
+    out.set(1, mode);
+  }
+
+  // ---------------------------------------------------------------- read access
+
+  limits(): EngineLimits {
+    return { ...this.engineLimits };
+  }
+
+  counters(): EngineCounters {
+    return {
+      lastCommandSequence: this.lastCommandSequence,
+      lastEventSequence: this.lastEventSequence,
+      nextOrderId: this.nextOrderId,
+      nextTradeId: this.nextTradeId,
+    };
+  }
+
+  assets(): AssetView[] {
+    const views: AssetView[] = [];
+    for (let assetId = 1; assetId < this.assetCodes.length; assetId++) {
+      views.push({ assetId, code: this.assetCodes[assetId]!, scale: this.assetScales[assetId]!, supplyAtoms: this.assetSupplies[assetId]! });
+    }
+    return views;
+  }
+
+  private marketView(market: MarketState): MarketView {
+    return {
+      marketId: market.marketId,
+      spec: { ...market.spec },
+      baseAssetId: market.baseAssetId,
+      quoteAssetId: market.quoteAssetId,
+      status: market.status as MarketStatus,
+      updateId: market.updateId,
+    };
+  }
+
+  markets(): MarketView[] {
+    const views: MarketView[] = [];
+    for (const market of this.marketList) if (market !== undefined) views.push(this.marketView(market));
+    return views;
+  }
+
+  balances(): BalanceView[] {
+    const views: BalanceView[] = [];
+    for (let slot = 0; slot < this.balanceCount; slot++) {
+      views.push({
+        accountId: this.accountIds[this.balanceAccount[slot]!]!,
+        assetId: this.balanceAsset[slot]!,
+        availableAtoms: this.available[slot]!,
+        heldAtoms: this.held[slot]!,
+      });
+    }
+    return views;
+  }
+
+  private orderView(slot: number): OrderView {
+    const pool = this.pool;
+    return {
+      orderId: pool.orderId[slot]!,
+      accountId: this.accountIds[pool.accountIndex[slot]!]!,
+      marketId: pool.marketIndex[slot]!,
+      side: pool.side[slot] as Side,
+      orderType: pool.orderType[slot] as OrderType,
+      timeInForce: pool.timeInForce[slot] as TimeInForce,
+      priceTicks: pool.priceTicks[slot]!,
+      quantityLots: pool.quantityLots[slot]!,
+      filledLots: pool.filledLots[slot]!,
+      filledQuoteAtoms: pool.filledQuoteAtoms[slot]!,
+      heldAtoms: pool.heldAtoms[slot]!,
+      stpMode: pool.stpMode[slot] as StpMode,
+      clientOrderId: pool.clientOrderId[slot]!,
+      createdAtMs: pool.createdAtMs[slot]!,
+      updatedAtMs: pool.updatedAtMs[slot]!,
+    };
+  }
+
+  /** Pool slots of one side's resting orders in priority order. */
+  private bookSlots(market: MarketState, side: number): number[] {
+    const book = side === Side.Buy ? market.bids : market.asks;
+    const slots: number[] = [];
+    for (let index = book.count - 1; index >= 0; index--) {
+      for (let slot = this.levels.head[book.levels[index]!]!; slot !== none; slot = this.pool.next[slot]!) slots.push(slot);
+    }
+    return slots;
+  }
+
+  bookOrders(marketId: number, side: Side): OrderView[] {
+    const market = this.marketList[marketId];
+    if (market === undefined) return [];
+    return this.bookSlots(market, side).map((slot) => this.orderView(slot));
+  }
+
+  stpDefault(accountId: number): StpMode {
+    const index = this.findAccount(accountId);
+    const mode = index === none ? 0 : this.accountStp[index]!;
+    return (mode === 0 ? StpMode.None : mode) as StpMode;
+  }
+
+  depth(marketId: number, levelsMax: number): DepthView {
+    const market = this.marketList[marketId];
+    const view: DepthView = { marketId, updateId: market === undefined ? 0 : market.updateId, bids: [], asks: [] };
+    if (market === undefined) return view;
+    const wanted = Math.max(0, Math.min(Math.floor(levelsMax), this.engineLimits.depthLevelsMax));
+    const levels = this.levels;
+    for (const [book, rows] of [[market.bids, view.bids], [market.asks, view.asks]] as const) {
+      const last = Math.max(0, book.count - wanted);
+      for (let index = book.count - 1; index >= last; index--) {
+        const level = book.levels[index]!;
+        rows.push([levels.priceTicks[level]!, levels.quantityLots[level]!]);
+      }
+    }
+    return view;
+  }
+
+  order(orderId: number): OrderView | null {
+    const slot = this.slotByOrderId.get(orderId);
+    return slot === none ? null : this.orderView(slot);
+  }
+
+  openOrders(accountId: number, marketId: number): OrderView[] {
+    const index = this.findAccount(accountId);
+    const views: OrderView[] = [];
+    if (index === none) return views;
+    for (let slot = this.accountHead[index]!; slot !== none; slot = this.pool.accountNext[slot]!) {
+      if (this.pool.marketIndex[slot] === marketId) views.push(this.orderView(slot));
+    }
+    return views;
+  }
+
+  balance(accountId: number, assetId: number): BalanceView {
+    const slot = this.findBalance(this.findAccount(accountId), assetId);
+    return {
+      accountId,
+      assetId,
+      availableAtoms: slot === none ? 0 : this.available[slot]!,
+      heldAtoms: slot === none ? 0 : this.held[slot]!,
+    };
+  }
+
+  marketIdOf(symbol: string): number {
+    return this.marketIdBySymbol.get(symbol) ?? 0;
+  }
+
+  assetIdOf(code: string): number {
+    return this.assetIdByCode.get(code) ?? 0;
+  }
+
+  stateHash(): string {
+    return canonicalStateHash(this);
+  }
+
+  /** Open orders (all markets), resting orders only: used by tests and benchmarks. */
+  openOrderCount(): number {
+    return this.slotByOrderId.size;
+  }
+
+  // ---------------------------------------------------------------- snapshot and restore
+
+  snapshot(): Uint8Array {
+    const writer = new SnapshotWriter();
+    const limits = this.engineLimits;
+    for (const value of [limits.assetsMax, limits.marketsMax, limits.openOrdersPerAccountMax, limits.clientOrderIdWindow, limits.depthLevelsMax]) writer.number(value);
+    for (const value of [this.lastCommandSequence, this.lastEventSequence, this.nextOrderId, this.nextTradeId]) writer.number(value);
+    writer.number(this.assetCodes.length - 1);
+    for (let assetId = 1; assetId < this.assetCodes.length; assetId++) {
+      writer.string(this.assetCodes[assetId]!);
+      writer.number(this.assetScales[assetId]!);
+      writer.number(this.assetSupplies[assetId]!);
+    }
+    writer.number(this.marketList.length - 1);
+    for (let marketId = 1; marketId < this.marketList.length; marketId++) {
+      const market = this.marketList[marketId]!;
+      writer.string(JSON.stringify(market.spec));
+      writer.number(market.status);
+      writer.number(market.updateId);
+    }
+    // Accounts (with their STP default), in index order so balances can refer to them.
+    writer.number(this.accountCount);
+    for (let index = 0; index < this.accountCount; index++) {
+      writer.number(this.accountIds[index]!);
+      writer.number(this.accountStp[index]!);
+    }
+    writer.number(this.balanceCount);
+    for (let slot = 0; slot < this.balanceCount; slot++) {
+      writer.number(this.balanceAccount[slot]!);
+      writer.number(this.balanceAsset[slot]!);
+      writer.number(this.available[slot]!);
+      writer.number(this.held[slot]!);
+    }
+    // Open orders per market and side, in priority order.
+    const pool = this.pool;
+    for (let marketId = 1; marketId < this.marketList.length; marketId++) {
+      for (const side of [Side.Buy, Side.Sell]) {
+        const slots = this.bookSlots(this.marketList[marketId]!, side);
+        writer.number(slots.length);
+        for (const slot of slots) {
+          for (const value of [
+            pool.orderId[slot]!, this.accountIds[pool.accountIndex[slot]!]!, pool.orderType[slot]!, pool.timeInForce[slot]!,
+            pool.stpMode[slot]!, pool.makerFeeBps[slot]!, pool.takerFeeBps[slot]!, pool.priceTicks[slot]!, pool.quantityLots[slot]!,
+            pool.filledLots[slot]!, pool.filledQuoteAtoms[slot]!, pool.heldAtoms[slot]!, pool.createdAtMs[slot]!, pool.updatedAtMs[slot]!,
+          ]) {
+            writer.number(value);
+          }
+          writer.string(pool.clientOrderId[slot]!);
+        }
+      }
+    }
+    // clientOrderId records: open orders' first, then the closed window oldest first.
+    const writeRecord = (record: ClientOrderRecord): void => {
+      writer.string(record.key);
+      for (const value of [
+        record.orderId, record.accountId, record.marketId, record.side, record.orderType, record.timeInForce,
+        record.priceTicks, record.quantityLots, record.quoteAmountAtoms,
+      ]) {
+        writer.number(value);
+      }
+    };
+    const openRecords = [...this.clientOrders.values()].filter((record) => record.open);
+    writer.number(openRecords.length);
+    openRecords.forEach(writeRecord);
+    writer.number(this.clientWindowCount);
+    for (let offset = 0; offset < this.clientWindowCount; offset++) {
+      const record = this.clientWindow[(this.clientWindowStart + offset) % this.clientWindow.length]!;
+      writer.number(this.clientOrders.get(record.key) === record ? 1 : 0);
+      writeRecord(record);
+    }
+    writer.number(this.transfers.size);
+    for (const [transferId, record] of this.transfers) {
+      writer.string(transferId);
+      writer.number(record.kind);
+      writer.number(record.accountId);
+      writer.string(record.asset);
+      writer.number(record.assetId);
+      writer.number(record.amountAtoms);
+      writer.number(record.state);
+    }
+    return writer.finish();
+  }
+
+  /** Replaces this engine's whole state with the snapshot's. Throws SnapshotError on a corrupt snapshot. */
+  restore(bytes: Uint8Array): void {
+    const reader = new SnapshotReader(bytes);
+    const limits: EngineLimits = {
+      assetsMax: reader.integer('assetsMax', 1),
+      marketsMax: reader.integer('marketsMax', 1),
+      openOrdersPerAccountMax: reader.integer('openOrdersPerAccountMax', 1),
+      clientOrderIdWindow: reader.integer('clientOrderIdWindow', 1),
+      depthLevelsMax: reader.integer('depthLevelsMax', 1),
+    };
+    const fresh = new Engine(limits);
+    fresh.lastCommandSequence = reader.integer('lastCommandSequence');
+    fresh.lastEventSequence = reader.integer('lastEventSequence');
+    fresh.nextOrderId = reader.integer('nextOrderId', 1);
+    fresh.nextTradeId = reader.integer('nextTradeId', 1);
+    const assetCount = reader.integer('asset count', 0, limits.assetsMax);
+    for (let index = 0; index < assetCount; index++) {
+      const code = reader.string();
+      fresh.assetCodes.push(code);
+      fresh.assetScales.push(reader.integer('asset scale', 0, assetScaleMax));
+      fresh.assetSupplies.push(reader.integer('asset supply'));
+      fresh.assetIdByCode.set(code, index + 1);
+    }
+    const marketCount = reader.integer('market count', 0, limits.marketsMax);
+    for (let index = 0; index < marketCount; index++) {
+      let spec: MarketSpec;
+      try {
+        spec = JSON.parse(reader.string()) as MarketSpec;
+      } catch {
+        throw new SnapshotError('snapshot corrupt: market spec is not JSON');
+      }
+      const baseAssetId = fresh.assetIdByCode.get(spec.baseAsset);
+      const quoteAssetId = fresh.assetIdByCode.get(spec.quoteAsset);
+      if (baseAssetId === undefined || quoteAssetId === undefined || !isValidMarketSpec(spec)) throw new SnapshotError('snapshot corrupt: invalid market spec');
+      const market = new MarketState(index + 1, spec, baseAssetId, quoteAssetId);
+      market.status = reader.integer('market status', MarketStatus.Trading, MarketStatus.Halted);
+      market.updateId = reader.integer('market updateId');
+      fresh.marketList.push(market);
+      fresh.marketIdBySymbol.set(spec.symbol, index + 1);
+    }
+    const accountCount = reader.integer('account count');
+    for (let index = 0; index < accountCount; index++) {
+      const accountIndex = fresh.accountIndexOrCreate(reader.integer('accountId'));
+      fresh.accountStp[accountIndex] = reader.integer('account STP', 0, StpMode.ExpireBoth);
+    }
+    const balanceCount = reader.integer('balance count');
+    for (let index = 0; index < balanceCount; index++) {
+      const slot = fresh.balanceOrCreate(reader.integer('balance account', 0, accountCount - 1), reader.integer('balance asset', 1, assetCount));
+      fresh.available[slot] = reader.integer('available');
+      fresh.held[slot] = reader.integer('held');
+    }
+    const restingSlots: number[] = [];
+    for (let marketId = 1; marketId <= marketCount; marketId++) {
+      const market = fresh.marketList[marketId]!;
+      for (const side of [Side.Buy, Side.Sell]) {
+        const count = reader.integer('order count');
+        for (let index = 0; index < count; index++) restingSlots.push(fresh.restoreOrder(reader, market, side));
+      }
+    }
+    // Owner lists are in orderId order, which differs from priority order: rebuild them sorted.
+    const pool = fresh.pool;
+    restingSlots.sort((a, b) => pool.orderId[a]! - pool.orderId[b]!);
+    for (const slot of restingSlots) {
+      const account = pool.accountIndex[slot]!;
+      const tail = fresh.accountTail[account]!;
+      pool.accountPrevious[slot] = tail;
+      if (tail === none) fresh.accountHead[account] = slot;
+      else pool.accountNext[tail] = slot;
+      fresh.accountTail[account] = slot;
+      fresh.accountOpenOrders[account]++;
+    }
+    const readRecord = (): ClientOrderRecord =>
+      new ClientOrderRecord(
+        reader.string(), reader.integer('record orderId'), reader.integer('record accountId'), reader.number(), reader.number(),
+        reader.number(), reader.number(), reader.number(), reader.number(), reader.number(),
+      );
+    const openCount = reader.integer('open record count');
+    for (let index = 0; index < openCount; index++) {
+      const record = readRecord();
+      fresh.clientOrders.set(record.key, record);
+    }
+    const windowCount = reader.integer('window count', 0, limits.clientOrderIdWindow);
+    for (let index = 0; index < windowCount; index++) {
+      const current = reader.integer('window flag', 0, 1) === 1;
+      const record = readRecord();
+      record.open = false;
+      fresh.clientWindow[index] = record;
+      if (current) fresh.clientOrders.set(record.key, record);
+    }
+    fresh.clientWindowCount = windowCount;
+    const transferCount = reader.integer('transfer count');
+    for (let index = 0; index < transferCount; index++) {
+      const transferId = reader.string();
+      const record = new TransferRecord(
+        reader.integer('transfer kind'), reader.integer('transfer account'), reader.string(), reader.integer('transfer asset'),
+        reader.integer('transfer amount'), reader.integer('transfer state', TransferState.Deposited, TransferState.Canceled),
+      );
+      fresh.transfers.set(transferId, record);
+    }
+    reader.done();
+    Object.assign(this, fresh);
+  }
+
+  /** Rebuilds one resting order from a snapshot at the back of its level. */
+  private restoreOrder(reader: SnapshotReader, market: MarketState, side: number): number {
+    const pool = this.pool;
+    const slot = pool.allocate();
+    const orderId = reader.integer('orderId', 1);
+    const accountIndex = this.findAccount(reader.integer('order accountId', 1));
+    if (accountIndex === none) throw new SnapshotError('snapshot corrupt: order of an unknown account');
+    pool.orderId[slot] = orderId;
+    pool.accountIndex[slot] = accountIndex;
+    pool.marketIndex[slot] = market.marketId;
+    pool.side[slot] = side;
+    pool.orderType[slot] = reader.integer('orderType', OrderType.Limit, OrderType.LimitMaker);
+    pool.timeInForce[slot] = reader.integer('timeInForce', 0, TimeInForce.FOK);
+    pool.stpMode[slot] = reader.integer('stpMode', StpMode.None, StpMode.ExpireBoth);
+    pool.makerFeeBps[slot] = reader.integer('makerFeeBps', 0, feeBpsMax);
+    pool.takerFeeBps[slot] = reader.integer('takerFeeBps', 0, feeBpsMax);
+    pool.priceTicks[slot] = reader.integer('priceTicks', 1);
+    pool.quantityLots[slot] = reader.integer('quantityLots', 1);
+    pool.filledLots[slot] = reader.integer('filledLots');
+    pool.filledQuoteAtoms[slot] = reader.integer('filledQuoteAtoms');
+    pool.heldAtoms[slot] = reader.integer('heldAtoms');
+    pool.createdAtMs[slot] = reader.number();
+    pool.updatedAtMs[slot] = reader.number();
+    pool.clientOrderId[slot] = reader.string();
+    if (pool.filledLots[slot]! >= pool.quantityLots[slot]!) throw new SnapshotError('snapshot corrupt: resting order already filled');
+    pool.baseBalance[slot] = this.balanceOrCreate(accountIndex, market.baseAssetId);
+    pool.quoteBalance[slot] = this.balanceOrCreate(accountIndex, market.quoteAssetId);
+    pool.accountPrevious[slot] = none;
+    pool.accountNext[slot] = none;
+    const levels = this.levels;
+    const level = (side === Side.Buy ? market.bids : market.asks).findOrInsert(pool.priceTicks[slot]!, levels);
+    const tail = levels.tail[level]!;
+    pool.level[slot] = level;
+    pool.previous[slot] = tail;
+    pool.next[slot] = none;
+    if (tail === none) levels.head[level] = slot;
+    else pool.next[tail] = slot;
+    levels.tail[level] = slot;
+    levels.orderCount[level]++;
+    levels.quantityLots[level] += pool.quantityLots[slot]! - pool.filledLots[slot]!;
+    if (this.slotByOrderId.get(orderId) !== none) throw new SnapshotError(`snapshot corrupt: order ${orderId} appears twice`);
+    this.slotByOrderId.set(orderId, slot);
+    return slot;
+  }
+}
+
+// Re-exported so callers can construct commands without a second import path.
+export { Command };

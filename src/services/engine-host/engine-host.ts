@@ -1,0 +1,563 @@
+// The engine host: the one writer that turns submitted commands into durable, sequenced,
+// executed commands. It keeps "no acknowledged command is lost": a submitter is answered
+// only after its command is fsynced in the command log (group commit: while one append is
+// in flight the next batch queues) and executed in log order. It also feeds consumers
+// (EventFeed), serves reads from the engine's state, takes periodic snapshots and
+// recovers on start from the newest valid snapshot plus the journal tail.
+import type { Command } from '../../domain/command.ts';
+import { EventBuffer, decodeEvents, type EngineEvent } from '../../domain/events.ts';
+import type { RecordLog } from '../../ports/log.ts';
+import type { AssetView, BalanceView, DepthView, MarketView, MatchingEngine, OrderView } from '../../engine/types.ts';
+import {
+  CommandTimeoutError,
+  type CommandBus,
+  type CommandResult,
+  type EngineReads,
+  type EventBatch,
+  type EventFeed,
+  type EventHandler,
+} from '../contracts.ts';
+import { createLogger, type Logger } from '../../adapters/logger.ts';
+import { assert } from '../../lib/assert.ts';
+
+/** Encodes commands for the log; the log's sequence is put back on decode. */
+export interface CommandCodec {
+  encode(command: Command): Uint8Array;
+  decode(payload: Uint8Array): Command;
+}
+
+export interface SnapshotInfo {
+  commandSequence: number;
+  eventSequence: number;
+}
+
+/** What the host needs from a snapshot store (main.ts adapts the real one to this). */
+export interface EngineSnapshotStore {
+  save(info: SnapshotInfo, bytes: Uint8Array): Promise<void>;
+  /** Snapshots that exist, newest first (they may still fail their checksum on load). */
+  list(): Promise<SnapshotInfo[]>;
+  /** The snapshot's bytes, or null when it fails its checksum. */
+  load(info: SnapshotInfo): Promise<Uint8Array | null>;
+}
+
+export class EngineHostStoppedError extends Error {
+  override name = 'EngineHostStoppedError';
+}
+
+export class EngineOverloadedError extends Error {
+  override name = 'EngineOverloadedError';
+}
+
+export interface EngineHostOptions {
+  createEngine: () => MatchingEngine;
+  commandLog: RecordLog;
+  codec: CommandCodec;
+  snapshots?: EngineSnapshotStore | null;
+  snapshotEveryCommands?: number;
+  snapshotIntervalMs?: number;
+  commandTimeoutMs?: number;
+  /** Commands per append (one fsync). */
+  batchCommandsMax?: number;
+  /** Commands waiting for an append; submits beyond it are refused (backpressure). */
+  queueCommandsMax?: number;
+  /** Recent events kept in memory for consumers that are a little behind. */
+  retainedEventsMax?: number;
+  /** Commands read from the log per replay batch. */
+  replayBatchCommandsMax?: number;
+  clock?: () => number;
+  logger?: Logger;
+}
+
+export const engineHostDefaults = {
+  snapshotEveryCommands: 100_000,
+  snapshotIntervalMs: 60_000,
+  commandTimeoutMs: 5000,
+  batchCommandsMax: 4096,
+  queueCommandsMax: 200_000,
+  retainedEventsMax: 200_000,
+  replayBatchCommandsMax: 4096,
+};
+
+class PendingCommand {
+  timer: ReturnType<typeof setTimeout> | null = null;
+  settled = false;
+
+  constructor(
+    readonly command: Command,
+    readonly resolve: (result: CommandResult) => void,
+    readonly reject: (error: Error) => void,
+  ) {}
+}
+
+interface RetainedBatch {
+  firstEventSequence: number;
+  lastEventSequence: number;
+  lastCommandSequence: number;
+  events: EngineEvent[];
+}
+
+interface Subscriber {
+  deliveredEventSequence: number;
+  handler: EventHandler;
+  pumping: boolean;
+  closed: boolean;
+}
+
+export class EngineHost implements CommandBus, EventFeed, EngineReads {
+  private readonly engine: MatchingEngine;
+  private readonly options: Required<Omit<EngineHostOptions, 'snapshots' | 'logger'>> & { snapshots: EngineSnapshotStore | null };
+  private readonly logger: Logger;
+  private readonly out = new EventBuffer(4096);
+  private queue: PendingCommand[] = [];
+  private appending = false;
+  private lastAppendedSequence: number;
+  private lastTimestampMs = 0;
+  private failure: Error | null = null;
+  private stopping = false;
+  private drainWaiters: (() => void)[] = [];
+  private retained: RetainedBatch[] = [];
+  private retainedHead = 0;
+  private retainedEvents = 0;
+  private readonly subscribers = new Set<Subscriber>();
+  private commandsSinceSnapshot = 0;
+  private lastSnapshotAtMs: number;
+  private snapshotInFlight: Promise<void> | null = null;
+  private snapshotTimer: ReturnType<typeof setInterval> | null = null;
+  private marketsBySymbol = new Map<string, MarketView>();
+
+  private constructor(engine: MatchingEngine, options: EngineHostOptions, lastAppendedSequence: number) {
+    this.engine = engine;
+    this.options = {
+      ...engineHostDefaults,
+      clock: Date.now,
+      ...options,
+      snapshots: options.snapshots ?? null,
+    } as EngineHost['options'];
+    this.logger = options.logger ?? createLogger('engine-host');
+    this.lastAppendedSequence = lastAppendedSequence;
+    this.lastSnapshotAtMs = this.options.clock();
+    this.refreshMarkets();
+  }
+
+  /** Recovers the engine (newest valid snapshot + journal tail) and starts the host. */
+  static async start(options: EngineHostOptions): Promise<EngineHost> {
+    const logger = options.logger ?? createLogger('engine-host');
+    const startedAtMs = Date.now();
+    const { engine, snapshotCommandSequence } = await EngineHost.restoreNewest(options, logger, Number.MAX_SAFE_INTEGER);
+    const lastSequence = await options.commandLog.lastSequence();
+    const counters = engine.counters();
+    if (counters.lastCommandSequence > lastSequence) {
+      throw new Error(
+        `snapshot at command ${counters.lastCommandSequence} is ahead of the command log (last ${lastSequence}): refusing to start on a state the log cannot explain`,
+      );
+    }
+    const replayed = await EngineHost.replay(engine, options, lastSequence, null);
+    const host = new EngineHost(engine, options, lastSequence);
+    host.lastTimestampMs = replayed.lastTimestampMs;
+    host.startSnapshotTimer();
+    logger.info(
+      { snapshotCommandSequence, replayedCommands: replayed.commands, lastCommandSequence: lastSequence, recoveryMs: Date.now() - startedAtMs },
+      'engine recovered',
+    );
+    return host;
+  }
+
+  /** Restores the newest snapshot that loads and whose event sequence is <= maxEventSequence. */
+  private static async restoreNewest(
+    options: EngineHostOptions,
+    logger: Logger,
+    maxEventSequence: number,
+  ): Promise<{ engine: MatchingEngine; snapshotCommandSequence: number }> {
+    const store = options.snapshots ?? null;
+    if (store) {
+      for (const info of await store.list()) {
+        if (info.eventSequence > maxEventSequence) continue;
+        const bytes = await store.load(info);
+        if (!bytes) {
+          logger.warn({ snapshot: info }, 'snapshot failed its checksum; trying an older one');
+          continue;
+        }
+        const engine = options.createEngine();
+        try {
+          engine.restore(bytes);
+        } catch (error) {
+          logger.warn({ snapshot: info, err: error }, 'snapshot could not be restored; trying an older one');
+          continue;
+        }
+        const counters = engine.counters();
+        if (counters.lastCommandSequence !== info.commandSequence || counters.lastEventSequence !== info.eventSequence) {
+          logger.warn({ snapshot: info, counters }, 'snapshot content disagrees with its name; trying an older one');
+          continue;
+        }
+        return { engine, snapshotCommandSequence: info.commandSequence };
+      }
+    }
+    return { engine: options.createEngine(), snapshotCommandSequence: 0 };
+  }
+
+  /**
+   * Replays commands from the engine's position up to `untilSequence`. With `onEvents`, the
+   * decoded events of each replay batch are handed over (consumer catch-up).
+   */
+  private static async replay(
+    engine: MatchingEngine,
+    options: EngineHostOptions,
+    untilSequence: number,
+    onEvents: ((events: EngineEvent[], lastCommandSequence: number) => Promise<boolean>) | null,
+  ): Promise<{ commands: number; lastTimestampMs: number }> {
+    const batchMax = options.replayBatchCommandsMax ?? engineHostDefaults.replayBatchCommandsMax;
+    const out = new EventBuffer(4096);
+    let commands = 0;
+    let lastTimestampMs = 0;
+    let next = engine.counters().lastCommandSequence + 1;
+    while (next <= untilSequence) {
+      const records = await options.commandLog.read(next, Math.min(batchMax, untilSequence - next + 1));
+      if (records.length === 0) throw new Error(`command log ends at ${next - 1}, expected records up to ${untilSequence}`);
+      out.clear();
+      for (const record of records) {
+        assert(record.sequence === next, `command log gap: expected ${next}, read ${record.sequence}`);
+        const command = options.codec.decode(record.payload);
+        command.sequence = record.sequence;
+        lastTimestampMs = command.timestampMs;
+        engine.execute(command, out);
+        next++;
+        commands++;
+      }
+      if (onEvents) {
+        const keepGoing = await onEvents(decodeEvents(out), next - 1);
+        if (!keepGoing) break;
+      }
+    }
+    return { commands, lastTimestampMs };
+  }
+
+  // ---- CommandBus ---------------------------------------------------------------------
+
+  submit(command: Command, timeoutMs = this.options.commandTimeoutMs): Promise<CommandResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.stopping) return Promise.reject(new EngineHostStoppedError('the engine host is shutting down'));
+    if (this.queue.length >= this.options.queueCommandsMax) {
+      return Promise.reject(new EngineOverloadedError(`command queue is full (${this.options.queueCommandsMax})`));
+    }
+    return new Promise<CommandResult>((resolve, reject) => {
+      const pending = new PendingCommand(command, resolve, reject);
+      pending.timer = setTimeout(() => {
+        if (pending.settled) return;
+        pending.settled = true;
+        reject(new CommandTimeoutError(`no engine result within ${timeoutMs} ms; execution status unknown`));
+      }, timeoutMs);
+      this.queue.push(pending);
+      if (!this.appending) this.flush();
+    });
+  }
+
+  /** Appends the queued commands as one batch; the next batch starts as soon as it is durable. */
+  private flush(): void {
+    if (this.appending || this.queue.length === 0 || this.failure) {
+      if (!this.appending && this.queue.length === 0) this.notifyDrained();
+      return;
+    }
+    const batch = this.queue.length <= this.options.batchCommandsMax ? this.queue : this.queue.slice(0, this.options.batchCommandsMax);
+    this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
+    // Timestamps never go backwards in log order, whatever the wall clock does.
+    const nowMs = Math.max(this.options.clock(), this.lastTimestampMs);
+    this.lastTimestampMs = nowMs;
+    const payloads: Uint8Array[] = new Array(batch.length);
+    for (let index = 0; index < batch.length; index++) {
+      const command = batch[index]!.command;
+      command.timestampMs = nowMs;
+      command.sequence = 0;
+      payloads[index] = this.options.codec.encode(command);
+    }
+    this.appending = true;
+    this.options.commandLog.append(payloads, this.lastAppendedSequence).then(
+      (result) => {
+        this.appending = false;
+        assert(result.firstSequence === this.lastAppendedSequence + 1, `log assigned ${result.firstSequence} after ${this.lastAppendedSequence}`);
+        this.lastAppendedSequence = result.lastSequence;
+        // Start the next fsync before executing this batch so disk and CPU overlap.
+        this.flush();
+        this.execute(batch, result.firstSequence);
+        if (!this.appending && this.queue.length === 0) this.notifyDrained();
+      },
+      (error: unknown) => {
+        this.appending = false;
+        this.fail(error instanceof Error ? error : new Error(String(error)), batch);
+      },
+    );
+  }
+
+  private execute(batch: PendingCommand[], firstSequence: number): void {
+    const engine = this.engine;
+    const out = this.out;
+    const allEvents: EngineEvent[] = [];
+    let marketsChanged = false;
+    for (let index = 0; index < batch.length; index++) {
+      const pending = batch[index]!;
+      const command = pending.command;
+      command.sequence = firstSequence + index;
+      out.clear();
+      engine.execute(command, out);
+      const events = decodeEvents(out);
+      for (const event of events) {
+        allEvents.push(event);
+        if (event.type === 'MarketAdded' || event.type === 'MarketHalted' || event.type === 'MarketResumed' || event.type === 'FeesSet') marketsChanged = true;
+      }
+      if (pending.timer) clearTimeout(pending.timer);
+      if (!pending.settled) {
+        pending.settled = true;
+        pending.resolve({ sequence: command.sequence, events });
+      }
+    }
+    if (marketsChanged) this.refreshMarkets();
+    const lastCommandSequence = firstSequence + batch.length - 1;
+    if (allEvents.length > 0) {
+      this.retain({
+        firstEventSequence: allEvents[0]!.eventSequence,
+        lastEventSequence: allEvents[allEvents.length - 1]!.eventSequence,
+        lastCommandSequence,
+        events: allEvents,
+      });
+    }
+    for (const subscriber of this.subscribers) void this.pump(subscriber);
+    this.commandsSinceSnapshot += batch.length;
+    if (this.commandsSinceSnapshot >= this.options.snapshotEveryCommands) void this.takeSnapshot();
+  }
+
+  private fail(error: Error, batch: PendingCommand[]): void {
+    this.failure = error;
+    this.logger.fatal({ err: error }, 'command log append failed: the engine host stops accepting commands');
+    for (const pending of [...batch, ...this.queue]) {
+      if (pending.timer) clearTimeout(pending.timer);
+      if (!pending.settled) {
+        pending.settled = true;
+        pending.reject(error);
+      }
+    }
+    this.queue = [];
+    this.notifyDrained();
+  }
+
+  private notifyDrained(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  // ---- EventFeed ----------------------------------------------------------------------
+
+  private retain(batch: RetainedBatch): void {
+    this.retained.push(batch);
+    this.retainedEvents += batch.events.length;
+    while (this.retainedEvents > this.options.retainedEventsMax && this.retained.length - this.retainedHead > 1) {
+      this.retainedEvents -= this.retained[this.retainedHead]!.events.length;
+      this.retained[this.retainedHead] = undefined as unknown as RetainedBatch;
+      this.retainedHead++;
+    }
+    if (this.retainedHead > 1024 && this.retainedHead * 2 > this.retained.length) {
+      this.retained = this.retained.slice(this.retainedHead);
+      this.retainedHead = 0;
+    }
+  }
+
+  /** Retained batches holding events after `position`, or null when memory no longer reaches back that far. */
+  private retainedAfter(position: number): RetainedBatch[] | null {
+    const retained = this.retained;
+    if (this.retainedHead >= retained.length) return null;
+    if (retained[this.retainedHead]!.firstEventSequence > position + 1) return null;
+    let low = this.retainedHead;
+    let high = retained.length - 1;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (retained[middle]!.lastEventSequence <= position) low = middle + 1;
+      else high = middle;
+    }
+    return retained.slice(low);
+  }
+
+  subscribe(afterEventSequence: number, handler: EventHandler): () => void {
+    const subscriber: Subscriber = { deliveredEventSequence: afterEventSequence, handler, pumping: false, closed: false };
+    this.subscribers.add(subscriber);
+    void this.pump(subscriber);
+    return () => {
+      subscriber.closed = true;
+      this.subscribers.delete(subscriber);
+    };
+  }
+
+  lastEventSequence(): number {
+    return this.engine.counters().lastEventSequence;
+  }
+
+  /**
+   * Delivers everything after the subscriber's position, one batch at a time, each awaited.
+   * Recent events come from memory; older ones are regenerated by replaying the journal
+   * into a scratch engine (the engine is deterministic, so they are the same events).
+   */
+  private async pump(subscriber: Subscriber): Promise<void> {
+    if (subscriber.pumping) return;
+    subscriber.pumping = true;
+    try {
+      while (!subscriber.closed && subscriber.deliveredEventSequence < this.lastEventSequence()) {
+        const batches = this.retainedAfter(subscriber.deliveredEventSequence);
+        if (batches === null) {
+          await this.catchUpFromJournal(subscriber);
+          continue;
+        }
+        for (const batch of batches) {
+          if (subscriber.closed) return;
+          await this.deliver(subscriber, batch.events, batch.lastCommandSequence);
+        }
+      }
+    } catch (error) {
+      this.logger.error({ err: error }, 'event consumer failed; it will be retried on the next batch');
+    } finally {
+      subscriber.pumping = false;
+    }
+  }
+
+  private async deliver(subscriber: Subscriber, events: EngineEvent[], lastCommandSequence: number): Promise<void> {
+    const after = subscriber.deliveredEventSequence;
+    let fresh = events;
+    if (events.length > 0 && events[0]!.eventSequence <= after) fresh = events.filter((event) => event.eventSequence > after);
+    if (fresh.length === 0) return;
+    const batch: EventBatch = { events: fresh, lastCommandSequence };
+    await subscriber.handler(batch);
+    subscriber.deliveredEventSequence = fresh[fresh.length - 1]!.eventSequence;
+  }
+
+  private async catchUpFromJournal(subscriber: Subscriber): Promise<void> {
+    const { engine } = await EngineHost.restoreNewest(this.options, this.logger, subscriber.deliveredEventSequence);
+    this.logger.info(
+      { from: subscriber.deliveredEventSequence, snapshotEvent: engine.counters().lastEventSequence },
+      'consumer is behind memory: replaying the journal for it',
+    );
+    await EngineHost.replay(engine, this.options, this.engine.counters().lastCommandSequence, async (events, lastCommandSequence) => {
+      if (subscriber.closed) return false;
+      await this.deliver(subscriber, events, lastCommandSequence);
+      // Stop as soon as memory reaches back to where the subscriber is.
+      return this.retainedAfter(subscriber.deliveredEventSequence) === null;
+    });
+  }
+
+  // ---- EngineReads --------------------------------------------------------------------
+
+  private refreshMarkets(): void {
+    const map = new Map<string, MarketView>();
+    for (const market of this.engine.markets()) map.set(market.spec.symbol, market);
+    this.marketsBySymbol = map;
+  }
+
+  assets(): AssetView[] {
+    return this.engine.assets();
+  }
+
+  markets(): MarketView[] {
+    return this.engine.markets();
+  }
+
+  /** Spec and status of a market; its updateId may be stale (use depth() for that). */
+  marketBySymbol(symbol: string): MarketView | null {
+    return this.marketsBySymbol.get(symbol) ?? null;
+  }
+
+  depth(marketId: number, levelsMax: number): DepthView {
+    return this.engine.depth(marketId, levelsMax);
+  }
+
+  order(orderId: number): OrderView | null {
+    return this.engine.order(orderId);
+  }
+
+  openOrders(accountId: number, marketId: number | null): OrderView[] {
+    if (marketId !== null) return this.engine.openOrders(accountId, marketId);
+    const orders: OrderView[] = [];
+    for (const market of this.marketsBySymbol.values()) orders.push(...this.engine.openOrders(accountId, market.marketId));
+    return orders.sort((a, b) => a.orderId - b.orderId);
+  }
+
+  balances(accountId: number): BalanceView[] {
+    return this.engine.assets().map((asset) => this.engine.balance(accountId, asset.assetId));
+  }
+
+  lastCommandSequence(): number {
+    return this.engine.counters().lastCommandSequence;
+  }
+
+  // ---- Inspection (admin, tests) ------------------------------------------------------
+
+  stateHash(): string {
+    return this.engine.stateHash();
+  }
+
+  /** Per asset: the sum over every account of available + held, against deposits - withdrawals. */
+  solvency(): { asset: string; assetId: number; supplyAtoms: number; balancesAtoms: number; heldAtoms: number; balanced: boolean }[] {
+    const totals = new Map<number, { total: number; held: number }>();
+    for (const balance of this.engine.balances()) {
+      const entry = totals.get(balance.assetId) ?? { total: 0, held: 0 };
+      entry.total += balance.availableAtoms + balance.heldAtoms;
+      entry.held += balance.heldAtoms;
+      totals.set(balance.assetId, entry);
+    }
+    return this.engine.assets().map((asset) => {
+      const entry = totals.get(asset.assetId) ?? { total: 0, held: 0 };
+      return {
+        asset: asset.code,
+        assetId: asset.assetId,
+        supplyAtoms: asset.supplyAtoms,
+        balancesAtoms: entry.total,
+        heldAtoms: entry.held,
+        balanced: entry.total === asset.supplyAtoms,
+      };
+    });
+  }
+
+  /** The engine's full state view, read-only by convention (tests, invariant checks). */
+  stateView(): MatchingEngine {
+    return this.engine;
+  }
+
+  // ---- Snapshots and shutdown ---------------------------------------------------------
+
+  private startSnapshotTimer(): void {
+    if (!this.options.snapshots) return;
+    const period = Math.max(100, Math.min(this.options.snapshotIntervalMs, 10_000));
+    this.snapshotTimer = setInterval(() => {
+      if (this.commandsSinceSnapshot > 0 && this.options.clock() - this.lastSnapshotAtMs >= this.options.snapshotIntervalMs) void this.takeSnapshot();
+    }, period);
+    this.snapshotTimer.unref();
+  }
+
+  /** Snapshots the engine between batches (execution is synchronous, so the state is whole). */
+  takeSnapshot(): Promise<void> {
+    const store = this.options.snapshots;
+    if (!store) return Promise.resolve();
+    if (this.snapshotInFlight) return this.snapshotInFlight;
+    const counters = this.engine.counters();
+    const info: SnapshotInfo = { commandSequence: counters.lastCommandSequence, eventSequence: counters.lastEventSequence };
+    const bytes = this.engine.snapshot();
+    this.commandsSinceSnapshot = 0;
+    this.lastSnapshotAtMs = this.options.clock();
+    this.snapshotInFlight = store
+      .save(info, bytes)
+      .then(
+        () => this.logger.info({ snapshot: info, bytes: bytes.length }, 'snapshot saved'),
+        (error: unknown) => this.logger.error({ err: error, snapshot: info }, 'snapshot failed (the journal still has everything)'),
+      )
+      .finally(() => {
+        this.snapshotInFlight = null;
+      });
+    return this.snapshotInFlight;
+  }
+
+  /** Stops accepting, waits until every queued command is durable and executed, snapshots. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.appending || this.queue.length > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    if (this.snapshotInFlight) await this.snapshotInFlight;
+    if (this.commandsSinceSnapshot > 0 && !this.failure) await this.takeSnapshot();
+    for (const subscriber of this.subscribers) subscriber.closed = true;
+    this.subscribers.clear();
+  }
+}

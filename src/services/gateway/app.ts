@@ -1,0 +1,88 @@
+// Builds the gateway's Fastify app (never listens: main.ts or a test does that), with the
+// rules every route shares: bodies read raw up to a documented limit, one error format
+// ({code, msg} with Binance's codes), every refused request logged, request weight
+// counted per IP with usage headers on every /api response and 429 past the limit.
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import { createLogger } from '../../adapters/logger.ts';
+import { registerAdminRoutes } from './admin.ts';
+import { registerBinanceRoutes } from './binance-routes.ts';
+import { GatewayContext, type GatewayDeps } from './context.ts';
+import { ApiError, apiErrors } from './errors.ts';
+import { requestWeight } from './security.ts';
+
+export type { GatewayDeps } from './context.ts';
+
+export interface GatewayApp {
+  app: FastifyInstance;
+  context: GatewayContext;
+}
+
+/** Longest URL accepted (query strings included); Binance's own limit is similar. */
+export const urlLengthMax = 8192;
+
+function isApiPath(url: string): boolean {
+  return url.startsWith('/api/');
+}
+
+export function buildGatewayApp(deps: GatewayDeps, options: { extraRoutes?: ((app: FastifyInstance) => void)[] } = {}): GatewayApp {
+  const logger = deps.logger ?? createLogger('gateway');
+  const context = new GatewayContext({ ...deps, logger });
+  const app = Fastify({
+    loggerInstance: logger,
+    // Refused requests are logged by the error handler; a line per request would cost more
+    // than the request at full rate.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.config.bodyLimitBytes,
+    routerOptions: { maxParamLength: 200 },
+    trustProxy: true,
+    // Keep-alive connections from load balancers and bots outlive Node's 5 s default.
+    keepAliveTimeout: 65_000,
+  }) as unknown as FastifyInstance;
+
+  // Every body is read as text; each route parses it (urlencoded or JSON) strictly itself,
+  // so the signature can be checked over the exact bytes that were sent.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: deps.config.bodyLimitBytes }, (_request, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.length > urlLengthMax) throw new ApiError(414, -1101, `URL longer than ${urlLengthMax} characters.`);
+    if (!isApiPath(request.url)) return;
+    const question = request.url.indexOf('?');
+    const path = question < 0 ? request.url : request.url.slice(0, question);
+    let query: URLSearchParams;
+    try {
+      query = new URLSearchParams(question < 0 ? '' : request.url.slice(question + 1));
+    } catch {
+      query = new URLSearchParams();
+    }
+    reply.headers(await context.limiter.takeWeight(request.ip, requestWeight(request.method, path, query)));
+  });
+
+  app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
+    let apiError: ApiError;
+    if (error instanceof ApiError) {
+      apiError = error;
+    } else if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      apiError = apiErrors.bodyTooLarge(deps.config.bodyLimitBytes);
+    } else if ((error as FastifyError).statusCode !== undefined && (error as FastifyError).statusCode! < 500) {
+      apiError = new ApiError((error as FastifyError).statusCode!, -1100, error.message);
+    } else {
+      request.log.error({ err: error, method: request.method, url: request.url }, 'request failed');
+      apiError = apiErrors.unknown();
+    }
+    request.log.info(
+      { method: request.method, url: request.url.split('?')[0], status: apiError.status, code: apiError.code, msg: apiError.message },
+      'request refused',
+    );
+    void reply.code(apiError.status).headers(apiError.headers).send(apiError.body());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ code: -1099, msg: `Not found: ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  registerBinanceRoutes(app, context);
+  registerAdminRoutes(app, context);
+  for (const register of options.extraRoutes ?? []) register(app);
+  return { app, context };
+}
