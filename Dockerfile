@@ -30,7 +30,7 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
     METRICS_HOST=0.0.0.0 \
-    METRICS_PORT=9464 \
+    BOURSE_HEALTH_PORT=9464 \
     BOURSE_DATA_DIR=/data \
     LOG_LEVEL=info
 WORKDIR /app
@@ -41,14 +41,17 @@ COPY --from=build /app/web/dist ./web/dist
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
+# 8080: REST + WebSocket (gateway, embedded); 9464: health, readiness and metrics.
 EXPOSE 8080 9464
 STOPSIGNAL SIGTERM
+# Cluster roles answer /healthz on BOURSE_HEALTH_PORT (with /readyz and /metrics); the
+# embedded process answers the API's ping on PORT and serves /metrics on METRICS_PORT.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "const e=process.env;const u=e.BOURSE_ROLE==='embedded'?'http://127.0.0.1:'+e.PORT+'/api/v3/ping':'http://127.0.0.1:'+e.BOURSE_HEALTH_PORT+'/healthz';fetch(u).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # Node is PID 1 and handles SIGTERM itself (each role drains and exits); run with --init if
 # you add child processes.
 CMD ["sh", "-c", "case \"$BOURSE_ROLE\" in \
-  embedded) exec node dist/main.js ;; \
+  embedded) export METRICS_PORT=\"${METRICS_PORT:-9464}\"; exec node dist/main.js ;; \
   engine) exec node dist/services/engine-host/main.js ;; \
   gateway|ledger|market-data|notifier) exec node \"dist/services/$BOURSE_ROLE/main.js\" ;; \
   *) echo \"unknown BOURSE_ROLE '$BOURSE_ROLE' (embedded, gateway, engine, ledger, market-data, notifier)\" >&2; exit 64 ;; \

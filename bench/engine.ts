@@ -11,7 +11,7 @@
 // cost, which is printed as timerOverheadNs. Events are read back every eventBatchCommands
 // commands to accumulate the checksum; that reading is inside the timed loop.
 
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -262,7 +262,17 @@ function checkChecksum(who: string, checksum: OrderFlowChecksum, expect: OrderFl
 }
 
 function runOrderFlow(options: Options): number {
-  const file = options.file ?? generateOrderFlow(options.generateCount);
+  if (options.file !== null) return runOrderFlowFile(options, options.file);
+  // A generated flow lives in its own temporary folder, removed afterwards.
+  const file = generateOrderFlow(options.generateCount);
+  try {
+    return runOrderFlowFile(options, file);
+  } finally {
+    rmSync(dirname(file), { recursive: true, force: true });
+  }
+}
+
+function runOrderFlowFile(options: Options, file: string): number {
   const expectFile = `${file}.expect.json`;
   if (!existsSync(expectFile)) throw new Error(`${expectFile} is missing: regenerate the flow with gen-orderflow.mjs`);
   const expect = JSON.parse(readFileSync(expectFile, 'utf8')) as OrderFlowExpectation;
@@ -356,12 +366,13 @@ function runResting(count: number, json: boolean): number {
     orders: resting,
     insertsPerSec: Math.round(count / seconds),
     rssMB: rssMegabytes(),
+    rssBeforeMB: Math.round((before.rss / bytesPerMegabyte) * 10) / 10,
     heapDeltaMB: Math.round(((after.heapUsed - before.heapUsed) / bytesPerMegabyte) * 10) / 10,
     arrayBuffersDeltaMB: Math.round(((after.arrayBuffers - before.arrayBuffers) / bytesPerMegabyte) * 10) / 10,
   };
   report(`Bourse engine, ${count.toLocaleString('en-US')} resting orders (${levelsPerSide} price levels per side)`);
   report(`  inserts/s       ${formatRate(result.insertsPerSec)}  (${seconds.toFixed(3)} s)`);
-  report(`  memory MB       rss ${result.rssMB}  heap delta ${result.heapDeltaMB}  typed-array delta ${result.arrayBuffersDeltaMB}`);
+  report(`  memory MB       rss ${result.rssMB} (${result.rssBeforeMB} before the engine existed)  heap delta ${result.heapDeltaMB}  typed-array delta ${result.arrayBuffersDeltaMB}`);
   if (json) console.log(JSON.stringify(result));
   if (resting !== count) {
     process.stderr.write(`RESTING COUNT MISMATCH: ${resting} open orders, expected ${count}\n`);
@@ -371,7 +382,13 @@ function runResting(count: number, json: boolean): number {
 }
 
 function main(): void {
-  const options = parseOptions(process.argv.slice(2));
+  let options: Options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(2);
+  }
   jsonMode = options.json;
   const status = options.resting > 0 ? runResting(options.resting, options.json) : runOrderFlow(options);
   process.exitCode = status;

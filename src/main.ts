@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { configHelp, ConfigError, loadConfig, type BourseConfig } from './config.ts';
 import { createLogger, rootLogger } from './adapters/logger.ts';
 import { FileLog } from './adapters/file-log.ts';
-import { PgliteDatabase } from './adapters/pglite.ts';
+import { WorkerPgliteDatabase } from './adapters/pglite-worker.ts';
 import { migrate } from './adapters/sql/migrate.ts';
 import { MemoryCache, MemoryPubSub } from './adapters/memory-cache.ts';
 import { decodeCommand, encodeCommand } from './domain/codec.ts';
@@ -24,11 +24,23 @@ import { registerMarketDataRoutes, startMarketData } from './services/market-dat
 import { attachStreamServer } from './services/gateway/streams.ts';
 import { buildGatewayApp } from './services/gateway/app.ts';
 import { SqlAccountStore } from './services/gateway/accounts.ts';
+import type { GatewayContext } from './services/gateway/context.ts';
 import { seedDemo, startSimulation, type DemoUser, type Simulation } from './services/gateway/demo.ts';
 import { registerStaticAssets } from './services/gateway/static.ts';
 import { registerWebSessionRoutes } from './services/gateway/web-session.ts';
 import { defaultWebDirectory, startWebBuildInBackground } from './services/gateway/web/build-ui.ts';
 import type { FastifyInstance } from 'fastify';
+import {
+  collectEmbeddedState,
+  createEmbeddedMetrics,
+  instrumentCache,
+  instrumentCommandBus,
+  instrumentEngine,
+  instrumentFastify,
+  instrumentPubSub,
+  instrumentRecordLog,
+  startMetricsServerFromEnvironment,
+} from './adapters/metrics.ts';
 
 export interface EmbeddedExchange {
   url: string;
@@ -38,6 +50,7 @@ export interface EmbeddedExchange {
   host: EngineHost;
   app: FastifyInstance;
   accounts: SqlAccountStore;
+  gateway: GatewayContext;
   close(): Promise<void>;
 }
 
@@ -60,12 +73,17 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
     }
   };
   try {
+    // 0. Metrics (docs/metrics.md): served on METRICS_PORT, off when it is unset or 0.
+    const metrics = createEmbeddedMetrics();
+    const metricsServer = await startMetricsServerFromEnvironment(metrics);
+    if (metricsServer) closers.push({ name: 'metrics', close: () => metricsServer.close() });
+
     // 1-2. Journal, snapshots, engine.
-    const commandLog = await FileLog.open(join(config.dataDirectory, 'commands'), { logger: createLogger('command-log') });
+    const commandLog = instrumentRecordLog(await FileLog.open(join(config.dataDirectory, 'commands'), { logger: createLogger('command-log') }), metrics, 'command');
     closers.push({ name: 'command-log', close: () => commandLog.close() });
     const snapshots = await openSnapshotStore(join(config.dataDirectory, 'snapshots'));
     const host = await EngineHost.start({
-      createEngine: () => new Engine(),
+      createEngine: () => instrumentEngine(new Engine(), metrics),
       commandLog,
       codec: { encode: encodeCommand, decode: decodeCommand },
       snapshots,
@@ -77,7 +95,8 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
     closers.push({ name: 'engine-host', close: () => host.stop() });
 
     // 3. Database and ledger projection.
-    const db = await PgliteDatabase.open({ dataDirectory: join(config.dataDirectory, 'pglite') });
+    // PGlite works on its own thread so ledger transactions never stall the gateway.
+    const db = await WorkerPgliteDatabase.open({ dataDirectory: join(config.dataDirectory, 'pglite') });
     closers.push({ name: 'database', close: () => db.close() });
     await migrate(db, { logger: createLogger('migrate') });
     const ledger = await startLedgerProjection({ db, feed: host, logger: createLogger('ledger') });
@@ -85,8 +104,8 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
     const history = new SqlHistoryReads(db);
 
     // 4. Cache, pub/sub, market data.
-    const cache = new MemoryCache();
-    const pubsub = new MemoryPubSub();
+    const cache = instrumentCache(new MemoryCache(), metrics);
+    const pubsub = instrumentPubSub(new MemoryPubSub(), metrics);
     closers.push({ name: 'cache', close: async () => { await pubsub.close(); await cache.close(); } });
     const marketData = await startMarketData({ feed: host, reads: host, cache, pubsub, history, logger: createLogger('market-data') });
     closers.push({ name: 'market-data', close: () => marketData.stop() });
@@ -94,9 +113,9 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
     // 5. Accounts, seed, gateway, streams.
     const accounts = new SqlAccountStore(db);
     const demoUsers = config.seedDemo ? await seedDemo(host, host, accounts, config.demoKeys) : [];
-    const { app } = buildGatewayApp(
+    const { app, context: gateway } = buildGatewayApp(
       {
-        commands: host,
+        commands: instrumentCommandBus(host, metrics),
         reads: host,
         events: host,
         history,
@@ -104,6 +123,7 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
         accounts,
         inspector: host,
         waitForProjection: (eventSequence, timeoutMs) => ledger.waitFor(eventSequence, timeoutMs),
+        commandsSettled: () => host.settled(),
         projectionSolvency: async () =>
           (await solvencyFromSql(db)).map((row) => ({
             asset: row.asset,
@@ -135,10 +155,19 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
         ],
       },
     );
+    instrumentFastify(app, metrics);
     await app.listen({ port: config.port, host: config.host });
     closers.push({ name: 'gateway', close: () => app.close() });
     const streams = attachStreamServer(app.server, { pubsub, cache, reads: host, logger: createLogger('streams') });
     closers.push({ name: 'streams', close: () => streams.close() });
+    const stopCollecting = collectEmbeddedState(metrics, {
+      engine: host,
+      commandLog,
+      consumers: { ledger: () => history.projectedEventSequence(), 'market-data': () => marketData.appliedEventSequence() },
+      streams,
+      dataDirectory: config.dataDirectory,
+    });
+    closers.push({ name: 'metrics-collectors', close: async () => stopCollecting() });
 
     let simulation: Simulation | null = null;
     if (config.simulate) {
@@ -155,6 +184,7 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
       host,
       app,
       accounts,
+      gateway,
       close: closeAll,
     };
   } catch (error) {

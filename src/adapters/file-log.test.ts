@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { FileLog, LogCorruptError, fileLogLimits } from './file-log.ts';
 import { pino } from 'pino';
+import { SeededRandom } from '../lib/prng.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -252,5 +253,73 @@ test('kill -9 during a burst of appends: every acknowledged record is there afte
     assert.equal(records.length, last);
     records.forEach((record, index) => assert.equal(record.sequence, index + 1));
     await log.close();
+  });
+});
+
+test('seeded damage: a cut always opens at the last whole record; a flipped byte is cut (last group) or refused (earlier group)', async () => {
+  const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
+  const random = new SeededRandom(seed);
+  console.log(`file log damage test seed ${seed} (SEED=${seed} reproduces it)`);
+  await withDirectory(async (directory) => {
+    const source = join(directory, 'source');
+    const log = await FileLog.open(source);
+    // Groups of 1..5 records; remember where each record starts and which group it is in.
+    const starts: number[] = [];
+    const groupOf: number[] = [];
+    let offset = 0;
+    let group = 0;
+    while (starts.length < 120) {
+      const size = random.integer(1, 5);
+      const payloads = Array.from({ length: size }, () => new Uint8Array(random.integer(0, 40)).fill(random.integer(0, 255)));
+      for (const payload of payloads) {
+        starts.push(offset);
+        groupOf.push(group);
+        offset += fileLogLimits.frameHeaderBytes + payload.length;
+      }
+      await log.append(payloads);
+      group++;
+    }
+    const original = await log.read(1, 1000);
+    await log.close();
+    const [file] = await segmentFiles(source);
+    const bytes = await readFile(file!);
+    assert.equal(bytes.length, offset);
+    const recordAt = (byteOffset: number): number => {
+      let index = 0;
+      while (index + 1 < starts.length && starts[index + 1]! <= byteOffset) index++;
+      return index;
+    };
+    for (let round = 0; round < 40; round++) {
+      const damaged = join(directory, `damaged-${round}`);
+      const copy = Buffer.from(bytes);
+      const cut = random.chance(0.5);
+      const position = random.integer(0, bytes.length - 1);
+      const record = recordAt(position);
+      let expectedLast: number | 'refused';
+      if (cut) {
+        await mkdir(damaged);
+        await writeFile(join(damaged, basename(file!)), copy.subarray(0, position));
+        expectedLast = record;
+      } else {
+        copy[position] ^= 1 << random.integer(0, 7);
+        await mkdir(damaged);
+        await writeFile(join(damaged, basename(file!)), copy);
+        expectedLast = groupOf[record] === group - 1 ? record : 'refused';
+      }
+      const context = `seed ${seed} round ${round}: ${cut ? 'cut' : 'flip'} at ${position} (record ${record + 1}, group ${groupOf[record]} of ${group})`;
+      if (expectedLast === 'refused') {
+        await assert.rejects(FileLog.open(damaged), LogCorruptError, context);
+        continue;
+      }
+      const reopened = await FileLog.open(damaged);
+      assert.equal(await reopened.lastSequence(), expectedLast, context);
+      const records = await reopened.read(1, 1000);
+      assert.deepEqual(
+        records.map((entry) => Buffer.from(entry.payload)),
+        original.slice(0, expectedLast).map((entry) => Buffer.from(entry.payload)),
+        context,
+      );
+      await reopened.close();
+    }
   });
 });

@@ -79,7 +79,7 @@ interface Segment {
   sizeBytes: number;
   /** Offsets of records firstSequence + i * indexEveryRecords. */
   index: number[];
-  handle: FileHandle | null;
+  handle: Promise<FileHandle> | null;
 }
 
 interface PendingAppend {
@@ -337,19 +337,21 @@ export class FileLog implements RecordLog {
       this.segments.push(segment);
       newSegment = true;
     }
-    if (!segment.handle) segment.handle = await open(segment.path, newSegment ? 'wx+' : 'r+');
+    // One handle per segment, shared by the writer and readers (positional I/O only).
+    segment.handle ??= open(segment.path, newSegment ? 'wx+' : 'r+');
+    const handle = await segment.handle;
     const buffers = group.map((entry) => entry.frames);
-    let written = (await segment.handle.writev(buffers, segment.sizeBytes)).bytesWritten;
+    let written = (await handle.writev(buffers, segment.sizeBytes)).bytesWritten;
     if (written < groupBytes) {
       // A short write: finish it from one joined buffer.
       const joined = Buffer.concat(buffers, groupBytes);
       while (written < groupBytes) {
-        const result = await segment.handle.write(joined, written, groupBytes - written, segment.sizeBytes + written);
+        const result = await handle.write(joined, written, groupBytes - written, segment.sizeBytes + written);
         if (result.bytesWritten <= 0) throw new Error(`short write to ${segment.path}`);
         written += result.bytesWritten;
       }
     }
-    await segment.handle.datasync();
+    await handle.datasync();
     this.statistics.syncCount++;
     if (newSegment) await this.syncDirectory();
 
@@ -421,13 +423,14 @@ export class FileLog implements RecordLog {
     let fileOffset = segment.index[indexSlot]!;
     const endOffset = segment.sizeBytes;
     const lastSequence = Math.min(segment.lastSequence, this.durableLastSequence);
-    if (!segment.handle) segment.handle = await open(segment.path, 'r+');
+    segment.handle ??= open(segment.path, 'r+');
+    const handle = await segment.handle;
     const header = fileLogLimits.frameHeaderBytes;
     let chunk = Buffer.allocUnsafe(fileLogLimits.readChunkBytes);
     let added = 0;
     while (added < wanted && sequence <= lastSequence && fileOffset < endOffset) {
       const chunkBytes = Math.min(chunk.length, endOffset - fileOffset);
-      const { bytesRead } = await segment.handle.read(chunk, 0, chunkBytes, fileOffset);
+      const { bytesRead } = await handle.read(chunk, 0, chunkBytes, fileOffset);
       if (bytesRead === 0) throw new LogCorruptError(`${segment.path}: file ends at byte ${fileOffset}, before record ${sequence}`);
       let offset = 0;
       while (added < wanted && sequence <= lastSequence && offset + header <= bytesRead) {
@@ -491,7 +494,7 @@ export class FileLog implements RecordLog {
     this.closed = true;
     this.listeners.notify();
     for (const segment of this.segments) {
-      if (segment.handle) await segment.handle.close();
+      if (segment.handle) await (await segment.handle).close();
       segment.handle = null;
     }
   }

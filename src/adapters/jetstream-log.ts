@@ -55,7 +55,7 @@ const log = createLogger('jetstream-log');
 export interface JetStreamLogOptions {
   /** Stream name, e.g. BOURSE_COMMANDS. Letters, digits, `_` and `-`. */
   stream: string;
-  /** Subject the stream captures; defaults to the stream name in lower case with dots. */
+  /** Subject the stream captures; defaults to `log.<stream name in lower case>` (kept apart from request subjects). */
   subject?: string;
   /** NATS servers (comma separated) when no connection is given. */
   servers?: string;
@@ -171,7 +171,7 @@ export class JetStreamLog implements RecordLog {
   /** Connects (or reuses `connection`) and creates the stream if it does not exist. */
   static async open(options: JetStreamLogOptions): Promise<JetStreamLog> {
     const connection = options.connection ?? (await connectNats(options.servers, `bourse-log-${options.stream}`));
-    const subject = options.subject ?? options.stream.toLowerCase().replace(/_/g, '.');
+    const subject = options.subject ?? `log.${options.stream.toLowerCase()}`;
     try {
       const manager = await jetstreamManager(connection);
       await ensureStream(manager, options.stream, subject, options.replicas ?? 1);

@@ -6,7 +6,11 @@
 import { createServer, type Server } from 'node:http';
 import { statfs } from 'node:fs/promises';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { writeFile, mkdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { Cache, PubSub } from '../ports/cache.ts';
+import type { RecordLog } from '../ports/log.ts';
 import { createLogger } from './logger.ts';
 
 const log = createLogger('metrics');
@@ -473,14 +477,254 @@ export function exportedMetricNames(role: RoleName = 'embedded'): string[] {
 // ---------------------------------------------------------------------------------------
 // Wiring helpers.
 
-/** Records every Fastify response in the HTTP metrics, labelled by route pattern. */
+/**
+ * Records every Fastify response in the HTTP metrics, labelled by route pattern, and counts
+ * `{code, msg}` error answers by API code. Call before `listen`/`ready`.
+ */
 export function instrumentFastify(app: FastifyInstance, metrics: HttpMetrics): void {
+  app.addHook('onSend', (request, reply, payload, done) => {
+    // Only error answers are inspected, and only their first bytes: the success path pays nothing.
+    if (reply.statusCode >= 400 && typeof payload === 'string') {
+      const match = /^\{"code":(-?\d{1,6})\b/.exec(payload);
+      if (match) metrics.apiErrors.labels(request.routeOptions.url ?? 'unmatched', match[1]).inc();
+    }
+    done(null, payload);
+  });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observeHttpRequest(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
     if (reply.statusCode === 429) metrics.rateLimitRejections.inc();
     done();
   });
+}
+
+/** The label of a cache key: its first `:`-separated word (md, listenKey, sig, ...), bounded. */
+function cacheLabel(key: string): string {
+  const end = key.indexOf(':');
+  const word = end > 0 ? key.slice(0, end) : key;
+  return word.length <= 24 ? word : 'other';
+}
+
+/** Wraps a Cache so every `get` counts a hit or a miss, labelled by the key's first word. */
+export function instrumentCache(cache: Cache, metrics: CacheMetrics): Cache {
+  const cells = new Map<string, { hits: FastCounter; misses: FastCounter }>();
+  const cellsOf = (label: string) => {
+    let entry = cells.get(label);
+    if (entry === undefined) {
+      entry = { hits: metrics.cacheHits.labels(label), misses: metrics.cacheMisses.labels(label) };
+      cells.set(label, entry);
+    }
+    return entry;
+  };
+  return {
+    get: async (key) => {
+      const value = await cache.get(key);
+      const entry = cellsOf(cacheLabel(key));
+      if (value === null) entry.misses.inc();
+      else entry.hits.inc();
+      return value;
+    },
+    set: (key, value, ttlMs) => cache.set(key, value, ttlMs),
+    delete: (key) => cache.delete(key),
+    takeTokens: (key, capacity, refillPerSecond, cost, nowMs) => cache.takeTokens(key, capacity, refillPerSecond, cost, nowMs),
+    countInWindow: (key, amount, windowMs) => cache.countInWindow(key, amount, windowMs),
+    close: () => cache.close(),
+  };
+}
+
+/** The event time `E` of a market-data payload, read without parsing the JSON. */
+function eventTimeMs(message: string): number | null {
+  const match = /"E":(\d{10,16})/.exec(message);
+  return match ? Number(match[1]) : null;
+}
+
+/**
+ * Wraps a PubSub: publishes on `md.<SYMBOL>.<stream>` count by stream kind; messages a
+ * subscriber receives on an `md.` channel observe delivery latency (now - E), once per
+ * message and gateway, before it is written to that gateway's sockets.
+ */
+export function instrumentPubSub(pubsub: PubSub, metrics: Partial<MarketDataMetricSet & WebSocketMetrics>): PubSub {
+  const published = new Map<string, FastCounter>();
+  return {
+    publish: (channel, message) => {
+      if (metrics.marketDataPublished && channel.startsWith('md.')) {
+        const kind = channel.slice(channel.lastIndexOf('.') + 1).replace(/_.*$/, '');
+        let cell = published.get(kind);
+        if (cell === undefined) {
+          cell = metrics.marketDataPublished.labels(kind);
+          published.set(kind, cell);
+        }
+        cell.inc();
+      }
+      return pubsub.publish(channel, message);
+    },
+    subscribe: (channel, onMessage) => {
+      const delivery = metrics.marketDataDelivery;
+      if (delivery === undefined || !channel.startsWith('md.')) return pubsub.subscribe(channel, onMessage);
+      return pubsub.subscribe(channel, (message) => {
+        const eventMs = eventTimeMs(message);
+        if (eventMs !== null) delivery.observe(Math.max(0, Date.now() - eventMs) / 1000);
+        onMessage(message);
+      });
+    },
+    close: () => pubsub.close(),
+  };
+}
+
+/**
+ * Wraps the engine's `execute` to observe batches without a clock read per command: the
+ * first command of a synchronous run starts a timer and queues a microtask; the microtask
+ * (which runs once the host's batch loop has returned) observes the batch size, the batch
+ * time, and that time divided over its commands as the per-command latency. Use it in
+ * `createEngine: () => instrumentEngine(new Engine(), metrics)`.
+ */
+export function instrumentEngine<E extends { execute(...args: never[]): void }>(engine: E, metrics: EngineMetricSet): E {
+  const execute = engine.execute.bind(engine) as (...args: unknown[]) => void;
+  let batchCommands = 0;
+  let batchStartMs = 0;
+  const observeBatch = () => {
+    const seconds = (performance.now() - batchStartMs) / 1000;
+    metrics.engineBatchSize.observe(batchCommands);
+    metrics.engineBatchDuration.observe(seconds);
+    metrics.engineCommandDuration.observeMany(seconds / batchCommands, batchCommands);
+    batchCommands = 0;
+  };
+  engine.execute = ((...args: unknown[]) => {
+    if (batchCommands === 0) {
+      batchStartMs = performance.now();
+      queueMicrotask(observeBatch);
+    }
+    batchCommands += 1;
+    execute(...args);
+  }) as E['execute'];
+  return engine;
+}
+
+/** Wraps a RecordLog so every durable append observes its time and counts its records. */
+export function instrumentRecordLog<L extends RecordLog>(log: L, metrics: EngineMetricSet, name: 'command' | 'event'): L {
+  const append = log.append.bind(log);
+  const duration = metrics.logAppendDuration.labels(name);
+  const records = metrics.logAppendRecords.labels(name);
+  log.append = async (payloads, expectedLastSequence) => {
+    const startedMs = performance.now();
+    const result = await append(payloads, expectedLastSequence);
+    duration.observe((performance.now() - startedMs) / 1000);
+    records.inc(payloads.length);
+    return result;
+  };
+  return log;
+}
+
+/**
+ * Wraps a command bus (the gateway's view of the engine, `{ submit }` of
+ * src/services/contracts.ts): round-trip time and "status unknown" timeouts.
+ */
+export function instrumentCommandBus<Submit extends (...args: never[]) => Promise<unknown>>(bus: { submit: Submit }, metrics: HttpMetrics): { submit: Submit } {
+  const submit = bus.submit.bind(bus) as (...args: unknown[]) => Promise<unknown>;
+  return {
+    submit: (async (...args: unknown[]) => {
+      const startedMs = performance.now();
+      try {
+        const result = await submit(...args);
+        metrics.gatewayCommandDuration.observe((performance.now() - startedMs) / 1000);
+        return result;
+      } catch (error) {
+        if ((error as Error).name === 'CommandTimeoutError') metrics.gatewayCommandTimeouts.inc();
+        throw error;
+      }
+    }) as unknown as Submit,
+  };
+}
+
+/** What the embedded process can be asked at scrape time (structural: no service imports). */
+export interface EmbeddedStateSources {
+  engine: {
+    lastCommandSequence(): number;
+    lastEventSequence(): number;
+    solvency?(): { asset: string; supplyAtoms: number | bigint; balancesAtoms: number | bigint }[];
+  };
+  commandLog?: { lastSequence(): Promise<number> };
+  /** Consumer name -> last event sequence it applied. */
+  consumers?: Record<string, () => number | Promise<number>>;
+  streams?: { stats(): { connections: number; slowConsumerCloses: number; messagesSent: number } };
+  dataDirectory?: string;
+  /** 1 for the leader (always in embedded mode), 0 for a standby. */
+  leader?: () => boolean;
+}
+
+/**
+ * Sets the pull-style metrics from the live state before each scrape: counters mirror
+ * sequence numbers (commands and events since this call), lags are differences of
+ * sequences, WebSocket totals come from the stream server's own counts. Nothing here runs
+ * on the hot path. Call it after recovery (replay progress is then 1).
+ */
+export function collectEmbeddedState(metrics: EngineMetrics & ConsumerMetrics & Partial<WebSocketMetrics & LedgerMetricSet>, sources: EmbeddedStateSources): () => void {
+  const commandsAtStart = sources.engine.lastCommandSequence();
+  const eventsAtStart = sources.engine.lastEventSequence();
+  const consumersAtStart = new Map<string, number>();
+  // Positions when wiring happened, so consumer counters count this process's work.
+  for (const [consumer, position] of Object.entries(sources.consumers ?? {})) {
+    void Promise.resolve(position()).then((applied) => {
+      if (!consumersAtStart.has(consumer)) consumersAtStart.set(consumer, applied);
+    }, () => {});
+  }
+  let ledgerBehindSinceMs: number | null = null;
+  metrics.engineReplayProgress.set(1);
+  const removers = [
+    metrics.addCollector(async () => {
+      const lastCommand = sources.engine.lastCommandSequence();
+      const lastEvent = sources.engine.lastEventSequence();
+      metrics.engineLastCommandSequence.set(lastCommand);
+      metrics.engineCommands.value = lastCommand - commandsAtStart;
+      metrics.engineEvents.value = lastEvent - eventsAtStart;
+      metrics.engineLeader.set(sources.leader === undefined || sources.leader() ? 1 : 0);
+      if (sources.commandLog) metrics.engineLogLag.set(Math.max(0, (await sources.commandLog.lastSequence()) - lastCommand));
+      for (const row of sources.engine.solvency?.() ?? []) metrics.solvencyDifference.labels(row.asset).set(Number(BigInt(row.balancesAtoms) - BigInt(row.supplyAtoms)));
+      for (const [consumer, position] of Object.entries(sources.consumers ?? {})) {
+        const applied = await position();
+        if (!consumersAtStart.has(consumer)) consumersAtStart.set(consumer, applied);
+        const lag = Math.max(0, lastEvent - applied);
+        metrics.consumerLag.labels(consumer).set(lag);
+        metrics.consumerLastEventSequence.labels(consumer).set(applied);
+        metrics.consumerEvents.labels(consumer).value = applied - consumersAtStart.get(consumer)!;
+        if (consumer === 'ledger' && metrics.ledgerLag) {
+          // Without event times at hand, the ledger's lag in seconds is how long its backlog
+          // has existed, as seen from the first scrape that saw it behind.
+          if (lag === 0) ledgerBehindSinceMs = null;
+          else ledgerBehindSinceMs ??= Date.now();
+          metrics.ledgerLag.set(ledgerBehindSinceMs === null ? 0 : (Date.now() - ledgerBehindSinceMs) / 1000);
+        }
+      }
+      if (sources.streams && metrics.wsConnections && metrics.wsSlowClientCloses && metrics.wsMessagesSent) {
+        const stats = sources.streams.stats();
+        metrics.wsConnections.set(stats.connections);
+        metrics.wsSlowClientCloses.value = stats.slowConsumerCloses;
+        metrics.wsMessagesSent.value = stats.messagesSent;
+      }
+    }),
+  ];
+  if (sources.dataDirectory !== undefined) removers.push(watchDataDirectory(metrics, sources.dataDirectory));
+  return () => removers.forEach((remove) => remove());
+}
+
+/**
+ * Writes Prometheus file_sd target files (one per job) so a local Prometheus finds roles on
+ * ports chosen at start-up: deploy/prometheus/prometheus.yml reads `<directory>/<job>.json`.
+ */
+export async function writePrometheusTargets(directory: string, targets: { job: string; instance: string; address: string }[]): Promise<void> {
+  await mkdir(directory, { recursive: true });
+  const byJob = new Map<string, { targets: string[]; labels: Record<string, string> }[]>();
+  for (const target of targets) {
+    const groups = byJob.get(target.job) ?? [];
+    groups.push({ targets: [target.address], labels: { bourse_instance: target.instance } });
+    byJob.set(target.job, groups);
+  }
+  for (const [job, groups] of byJob) {
+    const path = join(directory, `${job}.json`);
+    // Written to a temporary name and renamed, so Prometheus never reads half a file.
+    await writeFile(`${path}.tmp`, `${JSON.stringify(groups, null, 2)}\n`);
+    await rename(`${path}.tmp`, path);
+  }
 }
 
 /** Exports free and total bytes of the file system holding `directory`, read at each scrape. */

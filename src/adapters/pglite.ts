@@ -2,6 +2,8 @@
 // mode's database, stored under a data directory or in memory. It runs the very SQL and
 // migrations of the PostgreSQL server, and it returns values the way node-postgres does
 // (BIGINT and NUMERIC as decimal strings), so code tested here behaves the same there.
+// PGlite has one session: while a transaction runs, other queries wait for it, so code
+// inside `transaction(work)` must use the `tx` it is given, never the database itself.
 
 import { PGlite, types, type Transaction } from '@electric-sql/pglite';
 import type { SqlDatabase, SqlExecutor, SqlResult } from '../ports/sql.ts';

@@ -157,6 +157,18 @@ export class RedisCache implements Cache {
     }
   }
 
+  /** Deletes every key starting with `prefix` (tests and `cluster --reset`); SCAN, never KEYS. */
+  async deleteByPrefix(prefix: string): Promise<number> {
+    let cursor = '0';
+    let deleted = 0;
+    do {
+      const [next, keys] = await this.client.scan(cursor, 'MATCH', `${this.prefix}${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) deleted += await this.client.del(...keys);
+    } while (cursor !== '0');
+    return deleted;
+  }
+
   /** True when the connection is up (readiness probes). */
   isReady(): boolean {
     return this.client.status === 'ready';

@@ -25,10 +25,6 @@ type CommandReply = { sequence: number; events: CommandResult['events'] } | { er
 /** Errors after which the command certainly was not appended, so sending it again is safe. */
 const notAppendedErrors = new Set(['EngineHostStoppedError', 'LogFencedError', 'NotLeaderError']);
 
-export function commandSubject(cluster: string): string {
-  return `bourse.${cluster}.commands`;
-}
-
 export interface NatsCommandBusOptions {
   connection: NatsConnection;
   subject: string;

@@ -73,7 +73,7 @@ export function loadClusterSettings(environment: NodeJS.ProcessEnv = process.env
     commandStream: `BOURSE_${upper}_COMMANDS`,
     eventStream: `BOURSE_${upper}_EVENTS`,
     leaseBucket: `BOURSE_${upper}_LEASE`,
-    commandSubject: `bourse.${cluster}.commands`,
+    commandSubject: `bourse.${cluster}.submit`,
     redisPrefix: `bourse:${cluster}:`,
   };
 }

@@ -112,6 +112,9 @@ export class ByteWriter {
   /** Length-prefixed UTF-8, with an ASCII fast path (ids and symbols are ASCII). */
   string(value: string): void {
     const length = value.length;
+    // The decoder refuses longer strings, so the encoder must never write one: a record
+    // that cannot be decoded would stop the engine at replay.
+    if (length > codecLimits.stringBytesMax) throw new CodecError(`string of ${length} characters exceeds ${codecLimits.stringBytesMax} bytes`);
     this.ensure(length + 8);
     const start = this.position;
     const bytes = this.bytes;
@@ -132,6 +135,7 @@ export class ByteWriter {
       return;
     }
     const encoded = textEncoder.encode(value);
+    if (encoded.length > codecLimits.stringBytesMax) throw new CodecError(`string of ${encoded.length} bytes exceeds ${codecLimits.stringBytesMax}`);
     this.position = start;
     this.varint(encoded.length);
     this.ensure(encoded.length);
@@ -166,11 +170,10 @@ function varintSize(value: number): number {
 /** Reads what ByteWriter wrote; every read checks bounds and throws CodecError. */
 export class ByteReader {
   position = 0;
-  private readonly view: DataView;
+  /** Made on the first float read: most records hold only varints, and a DataView costs. */
+  private view: DataView | null = null;
 
-  constructor(readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
+  constructor(readonly bytes: Uint8Array) {}
 
   get remaining(): number {
     return this.bytes.length - this.position;
@@ -200,6 +203,7 @@ export class ByteReader {
 
   float64(): number {
     if (this.position + 8 > this.bytes.length) throw new CodecError('record truncated in a float');
+    this.view ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     const value = this.view.getFloat64(this.position, true);
     this.position += 8;
     return value;

@@ -264,18 +264,21 @@ const initialIndexCapacity = 1024;
  * orderId -> pool slot for resting orders: open addressing with linear probing and
  * backward-shift deletion, so there are no tombstones and no rehash churn when orders
  * come and go (a JavaScript Map reallocates its table every few thousand deletions).
- * Keys are safe integers; the hash mixes both 32-bit halves with a multiplicative step.
+ * Keys are safe integers (NaN and fractions are simply never found).
  */
 export class OrderIndex {
   private keys = new Float64Array(initialIndexCapacity);
   private values = new Int32Array(initialIndexCapacity).fill(none);
   private mask = initialIndexCapacity - 1;
+  /** 32 - log2(capacity): home() keeps the top log2(capacity) bits of the product. */
+  private shift = 32 - Math.log2(initialIndexCapacity);
   size = 0;
 
+  /** Fibonacci hashing: the top bits of key x 2^32/phi spread sequential ids evenly. */
   private home(key: number): number {
-    const low = key | 0;
-    const high = (key / 4294967296) | 0;
-    return Math.imul(low ^ Math.imul(high, 0x27d4eb2f), 0x9e3779b1) >>> 0 & this.mask;
+    let low = key | 0;
+    if (key > 0xffffffff) low ^= Math.imul((key / 4294967296) | 0, 0x27d4eb2f);
+    return Math.imul(low, 0x9e3779b1) >>> this.shift;
   }
 
   get(key: number): number {
@@ -333,6 +336,7 @@ export class OrderIndex {
     this.keys = new Float64Array(capacity);
     this.values = new Int32Array(capacity).fill(none);
     this.mask = capacity - 1;
+    this.shift--;
     this.size = 0;
     for (let bucket = 0; bucket < oldKeys.length; bucket++) {
       if (oldValues[bucket] !== none) this.set(oldKeys[bucket]!, oldValues[bucket]!);

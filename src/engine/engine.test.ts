@@ -13,6 +13,8 @@ import { addAsset, addMarket, cancelOrder, type Command, placeOrder, transfer } 
 import { CommandType, OrderType, Side, TimeInForce } from '../domain/codes.ts';
 import { decodeEvents, EventBuffer, type EngineEvent } from '../domain/events.ts';
 import type { MarketSpec } from '../domain/market.ts';
+import { SeededRandom } from '../lib/prng.ts';
+import { none, OrderIndex } from './book.ts';
 import { Engine } from './engine.ts';
 import { checksumMismatches, OrderFlowChecksum, orderFlowSetup, parseOrderFlow, type OrderFlowExpectation } from './orderflow.ts';
 
@@ -167,5 +169,35 @@ test('snapshot/restore gives the same hash and the same events for the rest of a
     assert.throws(() => new Engine().restore(bytes.subarray(0, bytes.length - 1)), /snapshot corrupt/);
   } finally {
     cleanup();
+  }
+});
+
+test('the orderId index agrees with a Map through random inserts and deletes (seed 7)', () => {
+  const random = new SeededRandom(7);
+  const index = new OrderIndex();
+  const reference = new Map<number, number>();
+  let nextId = 1;
+  for (let step = 0; step < 200_000; step++) {
+    if (reference.size === 0 || random.chance(0.55)) {
+      // Mostly sequential ids, sometimes a huge one, as a long-running engine would see.
+      const id = random.chance(0.01) ? 2 ** 40 + nextId++ : nextId++;
+      index.set(id, step);
+      reference.set(id, step);
+    } else {
+      // One of the oldest live ids (Map iterates in insertion order), like cancels and fills.
+      let skip = random.integer(0, 50);
+      let id = 0;
+      for (const key of reference.keys()) {
+        id = key;
+        if (skip-- === 0) break;
+      }
+      index.delete(id);
+      reference.delete(id);
+    }
+    if (step % 1000 === 0) {
+      for (const [id, value] of reference) assert.equal(index.get(id), value, `id ${id} at step ${step}`);
+      assert.equal(index.get(nextId + 5), none);
+      assert.equal(index.size, reference.size);
+    }
   }
 });

@@ -4,9 +4,12 @@
 // and deterministic: no clock, randomness or I/O, so replaying the command log from a
 // snapshot reproduces every event and the same stateHash().
 //
-// Layout, chosen for speed: orders and price levels live in typed-array pools
-// (book.ts); accounts and balances are dense slots found through one Map lookup, and
+// Layout, chosen for speed: orders and price levels live in typed-array pools and each
+// book side in a sorted ladder with the best level last (book.ts); resting orders are
+// found by orderId through an open-addressing index. Accounts are dense slots (small ids
+// through an array), balances dense slots cached per account for its last market, and
 // every order caches its owner's base and quote balance slots, so a fill does no lookup.
+// Snapshots use the framed binary format of snapshot-codec.ts (CRC-32 checked on restore).
 // Invariants kept after every command: per asset, sum(available + held) = supply; every
 // account's held = holds of its open orders + pending withdrawals; no book is crossed.
 
@@ -50,7 +53,11 @@ const StpMode = codes.StpMode;
 type StpMode = codes.StpMode;
 const TimeInForce = codes.TimeInForce;
 type TimeInForce = codes.TimeInForce;
-const buyHoldAtoms = units.buyHoldAtoms;
+const unitsBuyHoldAtoms = units.buyHoldAtoms;
+/** units.buyHoldAtoms, without the fee arithmetic when the fee is zero. */
+function buyHoldAtoms(priceTicks: number, quantityLots: number, quoteAtomsPerTickLot: number, feeBpsMax: number): number {
+  return feeBpsMax === 0 ? priceTicks * quantityLots * quoteAtomsPerTickLot : unitsBuyHoldAtoms(priceTicks, quantityLots, quoteAtomsPerTickLot, feeBpsMax);
+}
 const feeAtoms = units.feeAtoms;
 const BookSide = book.BookSide;
 type BookSide = book.BookSide;
@@ -661,7 +668,7 @@ export class Engine implements MatchingEngine {
     if (holdAtoms > availableAtoms) return this.rejectOrder(command, Reason.RISK_INSUFFICIENT_FUNDS);
 
     // Accepted: take an orderId, record the order and hold its funds.
-    const taker = this.acceptOrder(command, market, resolvedStp, holdAtoms);
+    const taker = this.acceptOrder(command, market, resolvedStp, holdAtoms, accountIndex === none ? this.accountIndexOrCreate(accountId) : accountIndex);
     if (orderType === OrderType.LimitMaker) return this.restOrder(taker, market);
     if (timeInForce === TimeInForce.FOK) {
       const opposite = side === Side.Buy ? market.asks : market.bids;
@@ -677,9 +684,8 @@ export class Engine implements MatchingEngine {
   }
 
   /** Creates the order slot, emits OrderAccepted and moves the hold from available to held. */
-  private acceptOrder(command: Command, market: MarketState, stpMode: number, holdAtoms: number): number {
+  private acceptOrder(command: Command, market: MarketState, stpMode: number, holdAtoms: number, accountIndex: number): number {
     const pool = this.pool;
-    const accountIndex = this.accountIndexOrCreate(command.accountId);
     const slot = pool.allocate();
     const orderId = this.nextOrderId++;
     const side = command.side;

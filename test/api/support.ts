@@ -23,6 +23,11 @@ export interface TestExchange {
 }
 
 export async function startTestExchange(environment: Record<string, string> = {}): Promise<TestExchange> {
+  // The cluster test (test/cluster/e2e-nginx.test.ts) runs this file against a cluster.
+  if (process.env.BOURSE_TEST_TARGET === 'cluster') {
+    const target = await (await import('../cluster/target.ts')).clusterTarget();
+    return { exchange: target as unknown as EmbeddedExchange, url: target.url, dataDirectory: '', stop: () => target.stop() };
+  }
   const dataDirectory = await mkdtemp(join(tmpdir(), 'bourse-api-test-'));
   const config = loadConfig({
     PORT: '0',

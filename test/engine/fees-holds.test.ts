@@ -116,4 +116,19 @@ describeEngines('holds', (factory) => {
       balance(0, usdt, 0, fees),
     ]);
   });
+
+  test('holds and fees stay exact at the largest notional a market spec allows', () => {
+    // maxPriceTicks x maxQuantityLots x quoteAtomsPerTickLot x 2 must be a safe integer: here 2 x 10^15.
+    const h = standardHarness(factory, { maxPriceTicks: 1_000_000_000, maxQuantityLots: 1000, marketMaxQuantityLots: 1000, quoteAtomsPerTickLot: 1000, makerFeeBps: 999, takerFeeBps: 1000 });
+    h.run(transfer(CommandType.Deposit, 'big-usdt', 5, 'USDT', 1_100_000_000_000_000));
+    h.run(transfer(CommandType.Deposit, 'big-btc', 6, 'BTC', 1_000_000));
+    const notional = 1_000_000_000 * 1000 * 1000;
+    const events = h.payloads(limit(5, Side.Buy, 1_000_000_000, 1000));
+    assert.deepEqual(events.at(-1), balance(5, usdt, 1_100_000_000_000_000 - notional - notional / 10, notional + notional / 10));
+    h.run(limit(6, Side.Sell, 1_000_000_000, 1000));
+    // Maker (the buy) pays 999 bps, taker (the sell) 1000 bps.
+    assert.deepEqual(h.engine.balance(5, usdt), { accountId: 5, assetId: usdt, availableAtoms: 1_100_000_000_000_000 - notional - notional * 999 / 10_000, heldAtoms: 0 });
+    assert.deepEqual(h.engine.balance(6, usdt), { accountId: 6, assetId: usdt, availableAtoms: notional - notional / 10, heldAtoms: 0 });
+    assert.equal(h.engine.balance(0, usdt).availableAtoms, notional * 1999 / 10_000);
+  });
 });

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import {
   addAsset,
   addMarket,
+  Command,
   marketCommand,
   placeOrder,
   type PlaceOrderFields,
@@ -14,13 +15,13 @@ import {
 } from '../../src/domain/command.ts';
 import { CommandType, OrderType, Side, StpMode, TimeInForce } from '../../src/domain/codes.ts';
 import { defaultEngineLimits } from '../../src/engine/types.ts';
-import { describeEngines, type Harness, limit, market, standardHarness, standardSpec } from '../support/harness.ts';
+import { describeEngines, type Harness, type ReasonName, limit, market, standardHarness, standardSpec } from '../support/harness.ts';
 
 const buyLimit: PlaceOrderFields = { accountId: 1, marketId: market, side: Side.Buy, orderType: OrderType.Limit, timeInForce: TimeInForce.GTC, priceTicks: 100, quantityLots: 5 };
 const marketBuy: PlaceOrderFields = { accountId: 1, marketId: market, side: Side.Buy, orderType: OrderType.Market, quantityLots: 5 };
 
 /** [what, order fields, expected reason]: one thing wrong each, against the standard market. */
-const badOrders: [string, PlaceOrderFields, string][] = [
+const badOrders: [string, PlaceOrderFields, ReasonName][] = [
   ['the fee account trading', { ...buyLimit, accountId: 0 }, 'VALIDATE_ACCOUNT_INVALID'],
   ['a negative account', { ...buyLimit, accountId: -4 }, 'VALIDATE_ACCOUNT_INVALID'],
   ['a fractional account', { ...buyLimit, accountId: 1.5 }, 'VALIDATE_ACCOUNT_INVALID'],
@@ -73,7 +74,7 @@ describeEngines('rejected orders', (factory) => {
   for (const [what, fields, reason] of badOrders) {
     test(`${what}: ${reason}`, () => {
       const h = withResting(standardHarness(factory));
-      const event = h.expectRejected(placeOrder(fields), reason as never);
+      const event = h.expectRejected(placeOrder(fields), reason);
       assert.deepEqual(
         [event.type, event.orderId, event.accountId, event.marketId, event.commandType],
         ['OrderRejected', 0, fields.accountId, fields.marketId, CommandType.PlaceOrder],
@@ -136,6 +137,11 @@ describeEngines('rejected administration', (factory) => {
     h.expectRejected(setAccountStp(1, StpMode.AccountDefault), 'VALIDATE_ENUM_INVALID');
     h.expectRejected(setAccountStp(1, 5 as StpMode), 'VALIDATE_ENUM_INVALID');
     h.expectRejected(setAccountStp(0, StpMode.ExpireBoth), 'VALIDATE_ACCOUNT_INVALID');
+  });
+
+  test('an unknown command type is VALIDATE_ENUM_INVALID', () => {
+    const h = standardHarness(factory);
+    h.expectRejected(new Command(99 as CommandType), 'VALIDATE_ENUM_INVALID');
   });
 
   test('the market and asset limits', () => {

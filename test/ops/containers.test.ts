@@ -32,7 +32,7 @@ test('the Dockerfile builds in stages, runs as non-root and starts every role', 
   assert.deepEqual(stages, ['dependencies', 'build', 'runtime']);
   assert.match(dockerfile, /^USER node$/m);
   assert.match(dockerfile, /^ARG ROLE=/m);
-  assert.match(dockerfile, /METRICS_PORT=9464/);
+  assert.match(dockerfile, /BOURSE_HEALTH_PORT=9464/);
   assert.match(dockerfile, /npm prune --omit=dev/);
   for (const role of roleNames) assert.ok(dockerfile.includes(role), `Dockerfile does not start role ${role}`);
   const ignored = readFileSync('.dockerignore', 'utf8').split('\n');
@@ -53,7 +53,7 @@ test('compose.yaml runs nginx, two gateways, the engine pair, workers, PostgreSQ
   assert.match(natsConfig, /sync_interval: always/);
   for (const name of natsServers) assert.ok(natsConfig.includes(`nats://${name}:6222`), `${name} is not in the NATS routes`);
   for (const name of Object.keys(services).filter((name) => role(name) !== undefined)) {
-    assert.equal(services[name].environment?.METRICS_PORT, '9464', `${name} metrics port`);
+    assert.equal(services[name].environment?.BOURSE_HEALTH_PORT, '9464', `${name} health and metrics port`);
   }
   assert.match(compose.configs['nginx-config'].content, /server gateway-1:8080[\s\S]*server gateway-2:8080/);
 });

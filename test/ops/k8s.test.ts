@@ -86,7 +86,7 @@ function validateCustom(object: KubernetesObject, all: KubernetesObject[]): void
     case 'monitoring.coreos.com/v1 PodMonitor': {
       required(object, 'spec.selector.matchLabels');
       const endpoints = required(object, 'spec.podMetricsEndpoints') as { port: string }[];
-      for (const endpoint of endpoints) assert.equal(endpoint.port, 'metrics');
+      for (const endpoint of endpoints) assert.equal(endpoint.port, 'ops');
       break;
     }
     default:

@@ -10,6 +10,10 @@ import { startMarketData } from '../../src/services/market-data/index.ts';
 import { registerMarketDataRoutes } from '../../src/services/market-data/routes.ts';
 import { marketFormat, formatPrice, formatQuantity } from '../../src/domain/market-format.ts';
 import { cancelOrder } from '../../src/domain/command.ts';
+import { PgliteDatabase } from '../../src/adapters/pglite.ts';
+import { MemoryCache } from '../../src/adapters/memory-cache.ts';
+import { migrate } from '../../src/adapters/sql/migrate.ts';
+import { SqlHistoryReads, startLedgerProjection } from '../../src/services/ledger/index.ts';
 import { Side, limitOrder, marketOrder, record, settle, startPipeline, testLogger, testSpec } from './support.ts';
 
 const format = marketFormat(testSpec, 8, 8);
@@ -36,7 +40,7 @@ test('depth diffs carry continuous U/u and rebuild the engine book from a snapsh
   const pipeline = await startPipeline();
   const service = await startMarketData({ feed: pipeline.host, reads: pipeline.host, cache: pipeline.cache, pubsub: pipeline.pubsub, logger: testLogger, timers: false });
   try {
-    const recorder = await record(pipeline.pubsub, ['md.BTCUSDT.depth', 'md.BTCUSDT.depth@100ms']);
+    const recorder = await record(pipeline.pubsub, ['md.BTCUSDT.depth', 'md.BTCUSDT.depth@100ms', 'md.BTCUSDT.depth5@100ms', 'md.BTCUSDT.bookTicker']);
     // Some book before the snapshot, so the snapshot is not trivially empty.
     for (let index = 0; index < 50; index++) {
       await pipeline.submit(limitOrder(1 + (index % 2), index % 2 === 0 ? Side.Buy : Side.Sell, index % 2 === 0 ? 9_900 - index : 10_100 + index, 1 + index));
@@ -65,7 +69,7 @@ test('depth diffs carry continuous U/u and rebuild the engine book from a snapsh
       }
       if (index % 25 === 0) {
         await Promise.all(submits.splice(0));
-        if (index % 100 === 0) await service.publishFast();
+        await service.publishFast();
       }
     }
     await Promise.all(submits);
@@ -94,6 +98,14 @@ test('depth diffs carry continuous U/u and rebuild the engine book from a snapsh
       assert.deepEqual(sortedLevels(bids, true), engineDepthText(engineDepth.bids), `${channel}: bids`);
       assert.deepEqual(sortedLevels(asks, false), engineDepthText(engineDepth.asks), `${channel}: asks`);
     }
+    const partial = recorder.messages.get('md.BTCUSDT.depth5@100ms') as { lastUpdateId: number; bids: [string, string][]; asks: [string, string][] }[];
+    assert.deepEqual(partial[partial.length - 1], {
+      lastUpdateId: engineDepth.updateId, bids: engineDepthText(engineDepth.bids.slice(0, 5)), asks: engineDepthText(engineDepth.asks.slice(0, 5)),
+    });
+    const tops = recorder.messages.get('md.BTCUSDT.bookTicker') as { u: number; s: string; b: string; B: string; a: string; A: string }[];
+    const [bestBid, bestAsk] = [engineDepthText(engineDepth.bids.slice(0, 1))[0]!, engineDepthText(engineDepth.asks.slice(0, 1))[0]!];
+    const lastTop = tops[tops.length - 1]!;
+    assert.deepEqual([lastTop.s, lastTop.b, lastTop.B, lastTop.a, lastTop.A], ['BTCUSDT', bestBid[0], bestBid[1], bestAsk[0], bestAsk[1]]);
     const own = service.depth('BTCUSDT', 5000)!;
     assert.equal(own.lastUpdateId, engineDepth.updateId);
     assert.deepEqual(own.bids, engineDepth.bids);
@@ -296,5 +308,63 @@ test('REST market data answers Binance shapes and Binance errors', async () => {
     await app.close();
     await service.stop();
     await pipeline.close();
+  }
+});
+
+test('trades beyond the cache come from the ledger history, and a restarted service warms up from it', { timeout: 60_000 }, async () => {
+  const pipeline = await startPipeline();
+  const db = await PgliteDatabase.open();
+  await migrate(db, { logger: testLogger });
+  const ledger = await startLedgerProjection({ db, feed: pipeline.host, logger: testLogger });
+  const history = new SqlHistoryReads(db);
+  const service = await startMarketData({
+    feed: pipeline.host, reads: pipeline.host, cache: pipeline.cache, pubsub: pipeline.pubsub, history, logger: testLogger, timers: false,
+    limits: { recentTradesMax: 3 },
+  });
+  const app = Fastify();
+  registerMarketDataRoutes(app, { cache: pipeline.cache, reads: pipeline.host, history });
+  try {
+    // Ten trades, each its own taker order, at prices 100.00, 100.01, ...
+    for (let index = 0; index < 10; index++) {
+      await pipeline.submit(limitOrder(1, Side.Sell, 10_000 + index, 1));
+      await pipeline.submit(marketOrder(2, Side.Buy, 1));
+    }
+    await service.waitFor(pipeline.host.lastEventSequence());
+    await ledger.waitFor(pipeline.host.lastEventSequence());
+    await service.writeSnapshots();
+    const recent = (await app.inject({ method: 'GET', url: '/api/v3/trades?symbol=BTCUSDT' })).json() as { id: number }[];
+    assert.deepEqual(recent.map((trade) => trade.id), [8, 9, 10]);
+    const old = await app.inject({ method: 'GET', url: '/api/v3/historicalTrades?symbol=BTCUSDT&fromId=2&limit=3' });
+    assert.equal(old.headers['x-data-source'], 'database');
+    assert.deepEqual((old.json() as { id: number; price: string }[]).map((trade) => [trade.id, trade.price]), [[2, '100.01000000'], [3, '100.02000000'], [4, '100.03000000']]);
+    const cachedRange = await app.inject({ method: 'GET', url: '/api/v3/historicalTrades?symbol=BTCUSDT&fromId=9&limit=5' });
+    assert.equal(cachedRange.headers['x-data-source'], 'cache');
+    assert.deepEqual((cachedRange.json() as { id: number }[]).map((trade) => trade.id), [9, 10]);
+    const oldAggregates = await app.inject({ method: 'GET', url: '/api/v3/aggTrades?symbol=BTCUSDT&fromId=1&limit=2' });
+    assert.equal(oldAggregates.headers['x-data-source'], 'database');
+    assert.deepEqual((oldAggregates.json() as { a: number; f: number; l: number }[]).map(({ a, f, l }) => [a, f, l]), [[1, 1, 1], [2, 2, 2]]);
+
+    // A second service (a restart) starts with the history's trades already in its candles.
+    await service.stop();
+    const restartedCache = new MemoryCache();
+    const restarted = await startMarketData({
+      feed: pipeline.host, reads: pipeline.host, cache: restartedCache, pubsub: pipeline.pubsub, history, logger: testLogger, timers: false,
+    });
+    await restarted.waitFor(pipeline.host.lastEventSequence());
+    await restarted.writeSnapshots();
+    await restarted.publishKlines();
+    const warmTrades = JSON.parse((await restartedCache.get('md:BTCUSDT:trades'))!) as { id: number }[];
+    assert.deepEqual(warmTrades.map((trade) => trade.id), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const rows = JSON.parse((await restartedCache.get('md:BTCUSDT:klines:1d'))!) as unknown[][];
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]![8], 10, 'one daily candle with all ten trades, none counted twice');
+    await restarted.stop();
+    await restartedCache.close();
+  } finally {
+    await app.close();
+    await service.stop();
+    await ledger.stop();
+    await pipeline.close();
+    await db.close();
   }
 });

@@ -51,11 +51,11 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     createEngine: () => new Engine(),
     commandLog: new MemoryLog(),
     codec: { encode: encodeCommand, decode: decodeCommand },
-    clock: options.clock,
+    ...(options.clock ? { clock: options.clock } : {}),
     logger: testLogger,
   });
   const bus = new MemoryBus();
-  const cache = new MemoryCache({ now: options.clock });
+  const cache = new MemoryCache(options.clock ? { now: options.clock } : {});
   const pubsub = new MemoryPubSub(bus, testLogger);
   const submit = (command: Parameters<EngineHost['submit']>[0]) => host.submit(command);
   await submit(addAsset('BTC', 8));

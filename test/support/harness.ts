@@ -11,7 +11,7 @@ import {
   placeOrder,
   type PlaceOrderFields,
 } from '../../src/domain/command.ts';
-import { CommandType, EventType, OrderType, reasonNames, Side, TimeInForce } from '../../src/domain/codes.ts';
+import { CommandType, EventType, OrderType, type Reason, reasonNames, Side, TimeInForce } from '../../src/domain/codes.ts';
 import { decodeEvents, EventBuffer, type EngineEvent } from '../../src/domain/events.ts';
 import type { MarketSpec } from '../../src/domain/market.ts';
 import { canonicalStateHash } from '../../src/engine/state-hash.ts';
@@ -55,7 +55,7 @@ export class Harness {
   }
 
   /** Runs a command that must be rejected with `reasonName`, and checks it changed nothing. */
-  expectRejected(command: Command, reasonName: keyof typeof reasonNamesByName): EngineEvent {
+  expectRejected(command: Command, reasonName: ReasonName): EngineEvent {
     const before = maskedStateHash(this.engine);
     const countersBefore = this.engine.counters();
     const events = this.run(command);
@@ -74,7 +74,8 @@ export class Harness {
   }
 }
 
-const reasonNamesByName = Object.fromEntries(Object.values(reasonNames).map((name) => [name, name]));
+/** A rejection reason by name, e.g. 'RISK_INSUFFICIENT_FUNDS'. */
+export type ReasonName = keyof typeof Reason;
 
 export function payloadOf(event: EngineEvent): Payload {
   const { commandSequence: _sequence, eventSequence: _eventSequence, timestampMs: _timestamp, ...rest } = event;
@@ -150,7 +151,7 @@ export function levelEvent(side: Side, priceTicks: number, quantityLots: number,
   return { type: 'BookLevelChanged', marketId: market, side, priceTicks, quantityLots, updateId, orderCount };
 }
 
-export function typesOf(events: readonly { type: string | number }[]): string[] {
+export function typesOf(events: readonly Record<string, unknown>[]): string[] {
   return events.map((event) => String(event.type));
 }
 

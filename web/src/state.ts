@@ -5,7 +5,7 @@
 import { get, post, put, web, ApiError } from './lib/api.ts';
 import { Store } from './lib/store.ts';
 import { combinedStream, rawStream, type StreamConnection } from './lib/streams.ts';
-import { stepDecimals } from './lib/decimal.ts';
+import { stepDecimals, trimZeros } from './lib/decimal.ts';
 
 export interface SessionUser {
   userId: number;
@@ -245,7 +245,7 @@ function onUserEvent(event: UserEvent): void {
     });
   }
   if (event.e === 'executionReport') {
-    if (event.x === 'TRADE') notify(`${event.S === 'BUY' ? 'Bought' : 'Sold'} ${event.l} ${event.s} at ${event.L}`, 'success');
+    if (event.x === 'TRADE') notify(`${event.S === 'BUY' ? 'Bought' : 'Sold'} ${trimZeros(event.l ?? '')} ${event.s} at ${trimZeros(event.L ?? '')}`, 'success');
     if (event.x === 'REJECTED') notify(`Order rejected: ${event.r ?? ''}`, 'error');
   }
   if (event.e === 'balanceUpdate') void refreshBalances().catch(() => undefined);
@@ -280,6 +280,21 @@ export function stopUserStream(): void {
   userStreamConnected.set(false);
   if (keepAliveTimer) clearInterval(keepAliveTimer);
   keepAliveTimer = null;
+}
+
+/**
+ * A public trade in the market on screen may be the user's own fill: refresh balances and
+ * lists soon (debounced). This backs up the user data stream, never replaces it.
+ */
+let accountRefreshTimer: ReturnType<typeof setTimeout> | null = null;
+export const accountRefreshDebounceMs = 400;
+export function refreshAccountSoon(): void {
+  if (!session.value.user || accountRefreshTimer) return;
+  accountRefreshTimer = setTimeout(() => {
+    accountRefreshTimer = null;
+    void refreshBalances().catch(() => undefined);
+    accountVersion.update((version) => version + 1);
+  }, accountRefreshDebounceMs);
 }
 
 export function marketBySymbol(symbol: string): MarketInfo | undefined {

@@ -64,6 +64,8 @@ export interface EngineHostOptions {
   retainedEventsMax?: number;
   /** Commands read from the log per replay batch. */
   replayBatchCommandsMax?: number;
+  /** Events handed to a consumer in one batch when several retained batches are waiting. */
+  deliveryEventsMax?: number;
   clock?: () => number;
   logger?: Logger;
 }
@@ -76,6 +78,7 @@ export const engineHostDefaults = {
   queueCommandsMax: 200_000,
   retainedEventsMax: 200_000,
   replayBatchCommandsMax: 4096,
+  deliveryEventsMax: 20_000,
 };
 
 class PendingCommand {
@@ -115,6 +118,9 @@ export class EngineHost implements CommandBus, EventFeed, EngineReads {
   private failure: Error | null = null;
   private stopping = false;
   private drainWaiters: (() => void)[] = [];
+  private submittedCount = 0;
+  private executedCount = 0;
+  private settleWaiters: { target: number; resolve: () => void }[] = [];
   private retained: RetainedBatch[] = [];
   private retainedHead = 0;
   private retainedEvents = 0;
@@ -247,6 +253,7 @@ export class EngineHost implements CommandBus, EventFeed, EngineReads {
         reject(new CommandTimeoutError(`no engine result within ${timeoutMs} ms; execution status unknown`));
       }, timeoutMs);
       this.queue.push(pending);
+      this.submittedCount++;
       if (!this.appending) this.flush();
     });
   }
@@ -310,6 +317,13 @@ export class EngineHost implements CommandBus, EventFeed, EngineReads {
       }
     }
     if (marketsChanged) this.refreshMarkets();
+    this.executedCount += batch.length;
+    if (this.settleWaiters.length > 0) {
+      const executed = this.executedCount;
+      const waiting = this.settleWaiters;
+      this.settleWaiters = waiting.filter((waiter) => waiter.target > executed);
+      for (const waiter of waiting) if (waiter.target <= executed) waiter.resolve();
+    }
     const lastCommandSequence = firstSequence + batch.length - 1;
     if (allEvents.length > 0) {
       this.retain({
@@ -336,6 +350,18 @@ export class EngineHost implements CommandBus, EventFeed, EngineReads {
     }
     this.queue = [];
     this.notifyDrained();
+    for (const waiter of this.settleWaiters) waiter.resolve();
+    this.settleWaiters = [];
+  }
+
+  /**
+   * Resolves once every command submitted before this call has been executed (or the host
+   * failed). A lookup after an "unknown status" answer uses it: by then the command has
+   * either run or will never run.
+   */
+  settled(): Promise<void> {
+    if (this.executedCount >= this.submittedCount || this.failure) return Promise.resolve();
+    return new Promise((resolve) => this.settleWaiters.push({ target: this.submittedCount, resolve }));
   }
 
   private notifyDrained(): void {
@@ -404,9 +430,22 @@ export class EngineHost implements CommandBus, EventFeed, EngineReads {
           await this.catchUpFromJournal(subscriber);
           continue;
         }
-        for (const batch of batches) {
-          if (subscriber.closed) return;
-          await this.deliver(subscriber, batch.events, batch.lastCommandSequence);
+        // Batches that piled up while the consumer was busy go out together (up to a
+        // bound), so a slow consumer catches up in fewer, larger transactions.
+        let index = 0;
+        while (index < batches.length && !subscriber.closed) {
+          let events = batches[index]!.events;
+          let lastCommandSequence = batches[index]!.lastCommandSequence;
+          index++;
+          if (index < batches.length && events.length < this.options.deliveryEventsMax) {
+            events = events.slice();
+            while (index < batches.length && events.length + batches[index]!.events.length <= this.options.deliveryEventsMax) {
+              for (const event of batches[index]!.events) events.push(event);
+              lastCommandSequence = batches[index]!.lastCommandSequence;
+              index++;
+            }
+          }
+          await this.deliver(subscriber, events, lastCommandSequence);
         }
       }
     } catch (error) {

@@ -185,13 +185,16 @@ async function findOrder(
   const open = fromEngine();
   if (open) return { state: open, source: 'engine' };
   let closed = await fromDatabase();
-  if (!closed && !(await context.projectionCaughtUp())) return null;
-  if (!closed) {
-    // The projection has caught up: the order may have closed meanwhile, or be open now.
-    const openNow = fromEngine();
-    if (openNow) return { state: openNow, source: 'engine' };
-    closed = await fromDatabase();
-  }
+  if (closed) return { state: closed, source: 'database' };
+  // Not found yet: a command still in flight (e.g. after an "unknown status" answer) may
+  // create it. Wait for every command submitted so far, then for the projection.
+  await context.commandsSettled();
+  const openNow = fromEngine();
+  if (openNow) return { state: openNow, source: 'engine' };
+  await context.projectionCaughtUp();
+  const openLater = fromEngine();
+  if (openLater) return { state: openLater, source: 'engine' };
+  closed = await fromDatabase();
   return closed ? { state: closed, source: 'database' } : null;
 }
 

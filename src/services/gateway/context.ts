@@ -43,6 +43,8 @@ export interface GatewayDeps {
    * projection's own in-memory position). Without it the gateway polls HistoryReads.
    */
   waitForProjection?: (eventSequence: number, timeoutMs: number) => Promise<void>;
+  /** Resolves once every command submitted before the call has executed (see EngineHost.settled). */
+  commandsSettled?: () => Promise<void>;
   /** The SQL projection's view of solvency, when a ledger projection runs. */
   projectionSolvency?: () => Promise<unknown>;
   clock?: () => number;
@@ -114,9 +116,22 @@ export class GatewayContext {
   /** The preamble of every SIGNED endpoint: parameters, names allowed, key, signature, time. */
   async signed(request: FastifyRequest, security: SecurityType, allowed: ReadonlySet<string>): Promise<{ key: ApiKeyRecord; reader: ParamReader }> {
     const { parsed, reader } = this.params(request);
-    reader.allowOnly(allowed);
+    reader.allowOnly(allowed, parsed.signature !== null);
     const key = await authenticateSigned(request.headers['x-mbx-apikey'], parsed, reader, security, this.security);
     return { key, reader };
+  }
+
+  /** Waits (bounded by the command timeout) until commands submitted so far have executed. */
+  async commandsSettled(): Promise<void> {
+    if (!this.deps.commandsSettled) return;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    await Promise.race([
+      this.deps.commandsSettled(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.deps.config.commandTimeoutMs);
+      }),
+    ]);
+    if (timer) clearTimeout(timer);
   }
 
   /**

@@ -64,11 +64,14 @@ export class ParamReader {
   constructor(readonly values: Map<string, string>) {}
 
   /** Refuses names the endpoint does not read (-1104), as Binance counts them. */
-  allowOnly(allowed: ReadonlySet<string>): void {
+  allowOnly(allowed: ReadonlySet<string>, signed = false): void {
     let read = 0;
     for (const name of this.values.keys()) if (allowed.has(name)) read++;
-    // The signature is read too when present; Binance counts it among the parameters.
-    if (read !== this.values.size) throw apiErrors.unreadParameters(read, this.values.size);
+    if (read !== this.values.size) {
+      // The signature is read too when present; Binance counts it among the parameters.
+      const signature = signed ? 1 : 0;
+      throw apiErrors.unreadParameters(read + signature, this.values.size + signature);
+    }
   }
 
   has(name: string): boolean {

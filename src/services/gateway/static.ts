@@ -21,7 +21,7 @@ export const immutableCacheControl = 'public, max-age=31536000, immutable';
 export const revalidateCacheControl = 'no-cache';
 
 /** Path prefixes that belong to the APIs: never answered with the SPA's index.html. */
-const apiPathPrefixes = ['/api/', '/admin/', '/ws', '/stream', '/metrics', '/health'];
+const apiPathPrefixes = ['/api', '/admin/v1', '/ws', '/stream', '/metrics', '/health'];
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -145,7 +145,7 @@ const buildingPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"
 </head><body><p>The web UI is being built (first start). This page reloads itself.</p></body></html>`;
 
 function isApiPath(urlPath: string): boolean {
-  return apiPathPrefixes.some((prefix) => urlPath === prefix.replace(/\/$/, '') || urlPath.startsWith(prefix));
+  return apiPathPrefixes.some((prefix) => urlPath === prefix || urlPath.startsWith(`${prefix}/`));
 }
 
 function send(request: FastifyRequest, reply: FastifyReply, file: StaticFile): FastifyReply {

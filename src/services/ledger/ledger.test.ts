@@ -341,3 +341,40 @@ test('batch throughput: thousands of order events per second into PGlite', async
   assert.equal(await count('orders'), orders);
   await projection.stop();
 });
+
+test('history paging: most recent page oldest first, fromId and time windows run forward', async () => {
+  await freshSchema();
+  const feed = new TestFeed();
+  const projection = await startLedgerProjection({ db, feed, logger });
+  const script = scenario();
+  for (const batch of script.batches.slice(0, 5)) await projection.applyBatch(batch);
+  let eventSequence = projection.lastEventSequence();
+  const events: EngineEvent[] = [];
+  for (let index = 1; index <= 10; index++) {
+    const commandSequence = 1000 + index;
+    const common = { commandSequence, timestampMs: baseTimeMs + index * 60_000 };
+    const orderFields = { marketId: 1, orderType: OrderType.Limit, timeInForce: TimeInForce.GTC, priceTicks: 100 + index, quantityLots: 1, quoteAmountAtoms: 0, stpMode: 1 };
+    events.push({ type: 'OrderAccepted', ...common, eventSequence: ++eventSequence, ...orderFields, orderId: 100 + index, accountId: 1, side: Side.Sell, clientOrderId: `s${index}` });
+    events.push({ type: 'OrderAccepted', ...common, eventSequence: ++eventSequence, ...orderFields, orderId: 200 + index, accountId: index % 2 ? 2 : 3, side: Side.Buy, clientOrderId: `b${index}` });
+    events.push({ type: 'TradeExecuted', ...common, eventSequence: ++eventSequence, tradeId: 10 + index, marketId: 1, makerOrderId: 100 + index, takerOrderId: 200 + index, makerAccountId: 1, takerAccountId: index % 2 ? 2 : 3, priceTicks: 100 + index, quantityLots: 1, makerFeeAtoms: 0, takerFeeAtoms: 0, takerSide: Side.Buy });
+    events.push({ type: 'OrderFilled', ...common, eventSequence: ++eventSequence, orderId: 100 + index, accountId: 1, marketId: 1 });
+    events.push({ type: 'OrderFilled', ...common, eventSequence: ++eventSequence, orderId: 200 + index, accountId: index % 2 ? 2 : 3, marketId: 1 });
+  }
+  await projection.applyBatch({ events, lastCommandSequence: 1010 });
+  const history = new SqlHistoryReads(db);
+  const ids = (trades: { tradeId: number }[]): number[] => trades.map((trade) => trade.tradeId);
+  assert.deepEqual(ids(await history.trades(1, { limit: 3 })), [18, 19, 20]);
+  assert.deepEqual(ids(await history.trades(1, { limit: 3, fromId: 14 })), [14, 15, 16]);
+  assert.deepEqual(ids(await history.trades(1, { limit: 100, startTimeMs: baseTimeMs + 3 * 60_000, endTimeMs: baseTimeMs + 5 * 60_000 })), [13, 14, 15]);
+  assert.deepEqual(ids(await history.trades(1, { limit: 2, endTimeMs: baseTimeMs + 5 * 60_000 })), [14, 15]);
+  assert.deepEqual(ids(await history.accountTrades(2, 1, { limit: 100 })), [11, 13, 15, 17, 19]);
+  assert.deepEqual(ids(await history.accountTrades(3, 1, { limit: 2 })), [18, 20]);
+  assert.deepEqual(ids(await history.accountTrades(1, 1, { limit: 3, fromId: 19 })), [19, 20]);
+  const orders = await history.orders(1, 1, { limit: 4 });
+  assert.deepEqual(orders.map((order) => order.orderId), [107, 108, 109, 110]);
+  assert.ok(orders.every((order) => order.status === 'FILLED' && order.filledLots === 1 && order.filledQuoteAtoms === order.priceTicks));
+  assert.deepEqual((await history.orders(1, 1, { limit: 2, fromId: 105 })).map((order) => order.orderId), [105, 106]);
+  assert.equal((await history.orderByClientOrderId(3, 1, 'b4'))?.orderId, 204);
+  assert.equal(await history.orderByClientOrderId(2, 1, 'b4'), null);
+  await projection.stop();
+});

@@ -34,7 +34,7 @@ export const defaultMarketDataLimits: MarketDataLimits = {
   klineIntervalMs: 2000,
   tickerWindowMs: 24 * 60 * 60 * 1000,
   averagePriceWindowMs: 5 * 60 * 1000,
-  warmupTradesMax: 10_000,
+  warmupTradesMax: 5000,
 };
 
 /** Partial book depths Binance offers on `@depth<levels>`. */

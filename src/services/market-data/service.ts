@@ -360,6 +360,8 @@ export async function startMarketData(deps: MarketDataDeps): Promise<MarketDataS
     }
   }
 
+  // Everything up to the subscription point is in the books (reads) or was warmed up.
+  applied = afterEventSequence;
   let queue: Promise<void> = Promise.resolve();
   const unsubscribe = deps.feed.subscribe(afterEventSequence, (batch) => {
     // Batches apply strictly in order even if the feed does not await us.

@@ -7,6 +7,8 @@ export const chartIds = ['chart-throughput', 'chart-latency-over-time', 'chart-l
 const width = 760;
 const height = 280;
 const margin = { left: 64, right: 16, top: 16, bottom: 44 };
+/** Horizontal grid lines; niceMaximum's steps (1, 2, 2.5, 5) divide by five evenly. */
+const yDivisions = 5;
 const palette = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
 
 function escapeHtml(text: string): string {
@@ -44,12 +46,13 @@ function frame(axis: AxisOptions, xMaximum: number, yMaximum: number, body: stri
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
   const parts: string[] = [];
-  for (let index = 0; index <= 4; index++) {
-    const y = margin.top + plotHeight - (plotHeight * index) / 4;
+  for (let index = 0; index <= yDivisions; index++) {
+    const y = margin.top + plotHeight - (plotHeight * index) / yDivisions;
     parts.push(`<line x1="${margin.left}" x2="${width - margin.right}" y1="${y}" y2="${y}" stroke="#e5e7eb"/>`);
-    parts.push(`<text x="${margin.left - 6}" y="${y + 4}" text-anchor="end">${formatTick((yMaximum * index) / 4)}</text>`);
+    parts.push(`<text x="${margin.left - 6}" y="${y + 4}" text-anchor="end">${formatTick((yMaximum * index) / yDivisions)}</text>`);
   }
-  const xTicks = axis.xTicks ?? Array.from({ length: 6 }, (_, index) => ({ value: (xMaximum * index) / 5, label: formatTick((xMaximum * index) / 5) }));
+  const xStep = xMaximum >= 5 ? Math.max(1, Math.round(xMaximum / 10)) : xMaximum / 5;
+  const xTicks = axis.xTicks ?? Array.from({ length: Math.floor(xMaximum / xStep) + 1 }, (_, index) => ({ value: index * xStep, label: formatTick(index * xStep) }));
   for (const tick of xTicks) {
     const x = margin.left + (plotWidth * tick.value) / (xMaximum || 1);
     parts.push(`<text x="${x}" y="${height - margin.bottom + 16}" text-anchor="middle">${escapeHtml(tick.label)}</text>`);

@@ -536,6 +536,7 @@ interface SystemSummary {
   residentMemoryBytes: number;
   lastCommandSequence: number;
   uptimeSeconds: number;
+  metricsAvailable: boolean;
 }
 
 function Sparkline({ points, color }: { points: number[]; color: string }) {
@@ -595,13 +596,14 @@ function System() {
       </div>
       <div class="section-body">
         {error && <p class="error">{error}</p>}
+        {summary && !summary.metricsAvailable && <p class="muted small">This process runs without a metrics registry: only engine and process figures are shown.</p>}
         {summary && (
           <>
             <div class="kpis">
               {kpi('Commands / s', summary.commandRatePerSecond.toFixed(1), 'kpi-commands', history.current.commands)}
-              {kpi('Engine lag (commands)', String(summary.engineLagCommands), 'kpi-lag', history.current.lag, '#f6465d')}
-              {kpi('Connected clients', String(summary.connectedClients), 'kpi-clients', history.current.clients, '#2ebd85')}
-              {kpi('HTTP requests / s', summary.httpRatePerSecond.toFixed(1), 'kpi-http')}
+              {kpi('Engine lag (commands)', summary.metricsAvailable ? String(summary.engineLagCommands) : 'n/a', 'kpi-lag', history.current.lag, '#f6465d')}
+              {kpi('Connected clients', summary.metricsAvailable ? String(summary.connectedClients) : 'n/a', 'kpi-clients', history.current.clients, '#2ebd85')}
+              {kpi('HTTP requests / s', summary.metricsAvailable ? summary.httpRatePerSecond.toFixed(1) : 'n/a', 'kpi-http')}
               {kpi('Event loop lag', `${summary.eventLoopLagMs.toFixed(1)} ms`, 'kpi-loop')}
               {kpi('Memory (RSS)', `${(summary.residentMemoryBytes / 1048576).toFixed(0)} MB`, 'kpi-memory')}
               {kpi('Last command', String(summary.lastCommandSequence), 'kpi-sequence')}

@@ -39,7 +39,7 @@ export function Chart({ market }: { market: MarketInfo }) {
       layout: { background: { type: ColorType.Solid, color: 'transparent' }, textColor: '#848e9c', fontSize: 11, attributionLogo: false },
       grid: { vertLines: { color: 'rgba(43,49,57,0.5)' }, horzLines: { color: 'rgba(43,49,57,0.5)' } },
       rightPriceScale: { borderColor: '#2b3139' },
-      timeScale: { borderColor: '#2b3139', timeVisible: true, secondsVisible: false },
+      timeScale: { borderColor: '#2b3139', timeVisible: true, secondsVisible: false, rightOffset: 6 },
       crosshair: { mode: 0 },
     });
     const priceFormat = { type: 'price' as const, precision: market.priceDecimals, minMove: Number(market.tickSize) };

@@ -11,6 +11,15 @@ import { validateOrder, type OrderKind } from './validate.ts';
 
 export const percentChoices = [25, 50, 75, 100] as const;
 
+const statusLabels: Record<string, string> = {
+  NEW: 'placed',
+  PARTIALLY_FILLED: 'placed, partially filled',
+  FILLED: 'filled',
+  CANCELED: 'canceled',
+  EXPIRED: 'expired (nothing left to match)',
+  EXPIRED_IN_MATCH: 'expired (self-trade prevention)',
+};
+
 const kindLabels: Record<OrderKind, string> = { LIMIT: 'Limit', MARKET: 'Market', LIMIT_MAKER: 'Post only' };
 
 export function OrderForm({ market, price, onPriceChange }: { market: MarketInfo; price: string; onPriceChange: (price: string) => void }) {
@@ -64,7 +73,7 @@ export function OrderForm({ market, price, onPriceChange }: { market: MarketInfo
     if (kind === 'LIMIT') body.timeInForce = 'GTC';
     try {
       const order = await post<{ orderId: number; status: string; executedQty: string }>(`${web}/order`, body);
-      const text = `Order ${order.orderId} ${order.status.toLowerCase().replace('_', ' ')}`;
+      const text = `Order ${order.orderId} ${statusLabels[order.status] ?? order.status.toLowerCase()}`;
       setResult(text);
       notify(text, 'success');
       accountVersion.update((version) => version + 1);

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { get } from '../lib/api.ts';
 import { combinedStream } from '../lib/streams.ts';
 import { fixed } from '../lib/decimal.ts';
-import type { MarketInfo } from '../state.ts';
+import { refreshAccountSoon, type MarketInfo } from '../state.ts';
 
 export const recentTradesShown = 60;
 
@@ -40,6 +40,7 @@ export function RecentTrades({ market, onPrice }: { market: MarketInfo; onPrice:
         const event = data as TradeEvent;
         if (typeof event?.t !== 'number') return;
         add([{ id: event.t, price: event.p, qty: event.q, time: event.T, isBuyerMaker: event.m }]);
+        refreshAccountSoon();
       },
       onOpen: () => {
         get<PublicTrade[]>('/api/v3/trades', { symbol: market.symbol, limit: recentTradesShown })

@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { navigate } from '../lib/router.ts';
 import { useStore } from '../lib/store.ts';
-import { fixed } from '../lib/decimal.ts';
+import { fixed, formatDecimal, parseDecimal } from '../lib/decimal.ts';
 import { markets, tickers, type MarketInfo } from '../state.ts';
 import { Chart } from './chart.tsx';
 import { OrderBook } from './order-book.tsx';
@@ -108,15 +108,20 @@ export function TradingScreen({ symbol }: { symbol: string }) {
   const ticker = useStore(tickers)[symbol];
   const [price, setPrice] = useState('');
   if (!market) return <p class="empty-screen">{list.length ? `Unknown market ${symbol}.` : 'Loading markets…'}</p>;
+  // A price picked from the book or the trades is written with the market's tick decimals.
+  const pickPrice = (picked: string): void => {
+    const value = parseDecimal(picked);
+    setPrice(value ? formatDecimal(value, market.priceDecimals) : picked);
+  };
   return (
     <div class="trading">
       <MarketBar market={market} />
       <div class="trading-grid">
-        <OrderBook market={market} onPrice={setPrice} lastPrice={ticker?.lastPrice ?? ''} />
+        <OrderBook market={market} onPrice={pickPrice} lastPrice={ticker?.lastPrice ?? ''} />
         <Chart market={market} />
         <div class="right-column">
           <OrderForm market={market} price={price} onPriceChange={setPrice} />
-          <RecentTrades market={market} onPrice={setPrice} />
+          <RecentTrades market={market} onPrice={pickPrice} />
         </div>
         <OrdersPanel market={market} />
       </div>

@@ -2,6 +2,7 @@
 // Prometheus registry (src/adapters/metrics.ts) — command rate, engine lag, connected
 // clients, consumer lag — so the browser needs neither Prometheus nor the metrics port.
 // Rates are differences between two successive samples (the UI polls every few seconds).
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { CommonMetrics } from '../../../adapters/metrics.ts';
 import type { EngineReads } from '../../contracts.ts';
 
@@ -21,6 +22,10 @@ export interface SystemSummary {
   /** False when the process runs without a metrics registry (figures then come from the process alone). */
   metricsAvailable: boolean;
 }
+
+/** Event-loop delay measured here when no metrics registry is wired (prom-client measures it otherwise). */
+let loopDelay: IntervalHistogram | null = null;
+const loopDelayResolutionMs = 20;
 
 interface MetricJson {
   name: string;
@@ -49,12 +54,21 @@ export async function summarizeSystem(
   }
   const consumerLagEvents: Record<string, number> = {};
   for (const sample of byName.get('bourse_consumer_lag_events')?.values ?? []) consumerLagEvents[String(sample.labels.consumer ?? 'consumer')] = sample.value;
-  const commandsTotal = total(byName, 'bourse_engine_commands_total');
+  // Without a registry, the engine's own sequence counts commands just as well.
+  const commandsTotal = metrics ? total(byName, 'bourse_engine_commands_total') : (reads?.lastCommandSequence() ?? 0);
   const httpRequestsTotal = total(byName, 'bourse_http_requests_total');
   const elapsedSeconds = previous ? (nowMs - previous.sampleAtMs) / 1000 : 0;
   const rate = (current: number, before: number | undefined): number =>
     elapsedSeconds > 0 && before !== undefined ? Math.max(0, (current - before) / elapsedSeconds) : 0;
-  const eventLoopLagSeconds = byName.has('nodejs_eventloop_lag_seconds') ? total(byName, 'nodejs_eventloop_lag_seconds') : 0;
+  let eventLoopLagSeconds = total(byName, 'nodejs_eventloop_lag_seconds');
+  if (!byName.has('nodejs_eventloop_lag_seconds')) {
+    if (!loopDelay) {
+      loopDelay = monitorEventLoopDelay({ resolution: loopDelayResolutionMs });
+      loopDelay.enable();
+    }
+    eventLoopLagSeconds = loopDelay.count > 0 ? Math.max(0, loopDelay.mean / 1e9 - loopDelayResolutionMs / 1000) : 0;
+    loopDelay.reset();
+  }
   const lastCommandSequence = reads ? reads.lastCommandSequence() : total(byName, 'bourse_engine_last_command_sequence');
   return {
     sampleAtMs: nowMs,

@@ -1,0 +1,6 @@
+// Cluster mode: the market-data role as its own process, reading the JetStream event log (see
+// src/cluster/consumer-roles.ts for the wiring). Environment: docs/cluster.md.
+import { startMarketDataRole } from '../../cluster/consumer-roles.ts';
+import { runRole } from '../../cluster/role.ts';
+
+await runRole('market-data', (context) => startMarketDataRole(context));
