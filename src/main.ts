@@ -142,7 +142,7 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
       {
         extraRoutes: [
           (instance) => registerMarketDataRoutes(instance, { cache, reads: host, history }),
-          (instance) => registerWebSessionRoutes(instance, { database: db, accounts, cache, adminToken: config.adminToken, reads: host }),
+          (instance) => registerWebSessionRoutes(instance, { database: db, accounts, cache, adminToken: config.adminToken, reads: host, metrics }),
           (instance) => {
             if (options.webUi === false) return;
             registerStaticAssets(instance, {

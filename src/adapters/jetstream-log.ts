@@ -559,7 +559,9 @@ export class JetStreamLog implements RecordLog {
           if (sequence >= expectedNext && sequence === next + pending.length) pending.push({ sequence, payload: payloads[index]! });
         }
         unacked.push(message);
-        if (pending.length >= batchMax || message.info.pending === 0) await deliver();
+        // Hand over what has arrived once nothing more is buffered locally (or the batch is
+        // full): under load batches grow, when idle every record goes out at once.
+        if (pending.length >= batchMax || messages.getPending() === 0) await deliver();
       }
       await deliver();
     } finally {

@@ -451,21 +451,27 @@ export function createEmbeddedMetrics(options: MetricsOptions = {}): EmbeddedMet
   };
 }
 
-export function createRoleMetrics(role: RoleName, options: MetricsOptions = {}): CommonMetrics {
-  switch (role) {
-    case 'gateway':
-      return createGatewayMetrics(options);
-    case 'engine':
-      return createEngineMetrics(options);
-    case 'ledger':
-      return createLedgerMetrics(options);
-    case 'market-data':
-      return createMarketDataMetrics(options);
-    case 'notifier':
-      return createNotifierMetrics(options);
-    case 'embedded':
-      return createEmbeddedMetrics(options);
-  }
+/** The metrics type of each role, so `createRoleMetrics('ledger')` is a LedgerMetrics. */
+export interface RoleMetricsByName {
+  gateway: GatewayMetrics;
+  engine: EngineMetrics;
+  ledger: LedgerMetrics;
+  'market-data': MarketDataMetrics;
+  notifier: NotifierMetrics;
+  embedded: EmbeddedMetrics;
+}
+
+const roleFactories: { [R in RoleName]: (options: MetricsOptions) => RoleMetricsByName[R] } = {
+  gateway: createGatewayMetrics,
+  engine: createEngineMetrics,
+  ledger: createLedgerMetrics,
+  'market-data': createMarketDataMetrics,
+  notifier: createNotifierMetrics,
+  embedded: createEmbeddedMetrics,
+};
+
+export function createRoleMetrics<R extends RoleName>(role: R, options: MetricsOptions = {}): RoleMetricsByName[R] {
+  return roleFactories[role](options);
 }
 
 /** Every metric name (without _bucket/_sum/_count suffixes) a role's registry exports. */
@@ -578,8 +584,9 @@ export function instrumentPubSub(pubsub: PubSub, metrics: Partial<MarketDataMetr
  * time, and that time divided over its commands as the per-command latency. Use it in
  * `createEngine: () => instrumentEngine(new Engine(), metrics)`.
  */
-export function instrumentEngine<E extends { execute(...args: never[]): void }>(engine: E, metrics: EngineMetricSet): E {
-  const execute = engine.execute.bind(engine) as (...args: unknown[]) => void;
+export function instrumentEngine<E extends { execute(command: never, out: never): void }>(engine: E, metrics: EngineMetricSet): E {
+  // Fixed arity and Function.prototype.call keep the wrapper cheap (no rest arguments).
+  const execute = engine.execute as unknown as (this: E, command: unknown, out: unknown) => void;
   let batchCommands = 0;
   let batchStartMs = 0;
   const observeBatch = () => {
@@ -589,14 +596,15 @@ export function instrumentEngine<E extends { execute(...args: never[]): void }>(
     metrics.engineCommandDuration.observeMany(seconds / batchCommands, batchCommands);
     batchCommands = 0;
   };
-  engine.execute = ((...args: unknown[]) => {
+  const instrumented = function (this: E, command: unknown, out: unknown): void {
     if (batchCommands === 0) {
       batchStartMs = performance.now();
       queueMicrotask(observeBatch);
     }
     batchCommands += 1;
-    execute(...args);
-  }) as E['execute'];
+    execute.call(this, command, out);
+  };
+  engine.execute = instrumented as unknown as E['execute'];
   return engine;
 }
 
@@ -620,12 +628,12 @@ export function instrumentRecordLog<L extends RecordLog>(log: L, metrics: Engine
  * src/services/contracts.ts): round-trip time and "status unknown" timeouts.
  */
 export function instrumentCommandBus<Submit extends (...args: never[]) => Promise<unknown>>(bus: { submit: Submit }, metrics: HttpMetrics): { submit: Submit } {
-  const submit = bus.submit.bind(bus) as (...args: unknown[]) => Promise<unknown>;
   return {
     submit: (async (...args: unknown[]) => {
       const startedMs = performance.now();
       try {
-        const result = await submit(...args);
+        // Looked up on every call, so a bus whose submit is replaced later (tests do) still counts.
+        const result = await (bus.submit as unknown as (...args: unknown[]) => Promise<unknown>).apply(bus, args);
         metrics.gatewayCommandDuration.observe((performance.now() - startedMs) / 1000);
         return result;
       } catch (error) {

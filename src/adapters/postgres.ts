@@ -101,8 +101,31 @@ export class PostgresDatabase implements SqlDatabase {
     return this.primaryExecutor.query<Row>(text, params);
   }
 
-  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  /**
+   * A pooled client for one unit of work. The pool only watches idle clients; while checked
+   * out, a connection killed by the server (restart, failover) would otherwise emit an
+   * unhandled 'error' and crash the role. The query in flight still fails, and the caller
+   * retries.
+   */
+  private async checkOut(): Promise<{ client: pg.PoolClient; release: (broken?: Error) => void }> {
     const client = await this.primary.connect();
+    let failure: Error | undefined;
+    const onError = (error: Error): void => {
+      failure = error;
+      log.warn({ err: error }, 'PostgreSQL connection failed while in use');
+    };
+    client.on('error', onError);
+    return {
+      client,
+      release: (broken) => {
+        client.off('error', onError);
+        client.release(broken ?? failure);
+      },
+    };
+  }
+
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const { client, release } = await this.checkOut();
     let broken: Error | undefined;
     try {
       await client.query('begin');
@@ -118,7 +141,7 @@ export class PostgresDatabase implements SqlDatabase {
       }
       throw error;
     } finally {
-      client.release(broken);
+      release(broken);
     }
   }
 
@@ -126,7 +149,7 @@ export class PostgresDatabase implements SqlDatabase {
     // Without parameters the simple query protocol runs every statement of the script. A
     // script with its own BEGIN that fails leaves its connection in an aborted
     // transaction, so it runs on a dedicated connection that is rolled back before reuse.
-    const client = await this.primary.connect();
+    const { client, release } = await this.checkOut();
     let broken: Error | undefined;
     try {
       await client.query(script);
@@ -138,7 +161,7 @@ export class PostgresDatabase implements SqlDatabase {
       }
       throw error;
     } finally {
-      client.release(broken);
+      release(broken);
     }
   }
 

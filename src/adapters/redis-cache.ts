@@ -1,11 +1,14 @@
 // RedisCache and RedisPubSub: the Cache and PubSub ports on Redis (cluster mode), shared
 // by every gateway. The token bucket is one Lua script, so all gateways draw from the same
-// bucket atomically. Nothing here moves money or decides whether an order exists; when
-// Redis is down or flushed, rate limiting FAILS OPEN (the request is allowed and a warning
-// is logged), and plain cache reads/writes fail fast so the caller can answer or fall back.
+// bucket atomically. Nothing here moves money or decides whether an order exists. When
+// Redis is down, rate limiting FAILS OPEN to a per-gateway limit: the shared buckets and
+// counters are replaced by this process's own (MemoryCache), so each gateway still limits
+// what it sees, and a warning is logged; plain cache reads and writes fail fast so the
+// caller can answer or fall back. A flushed Redis only resets limits and cached views.
 import { Redis } from 'ioredis';
 import type { Cache, PubSub, TokenBucketResult } from '../ports/cache.ts';
 import { createLogger } from './logger.ts';
+import { MemoryCache } from './memory-cache.ts';
 
 export const defaultRedisUrl = 'redis://127.0.0.1:6379';
 /** A Redis command that takes longer than this fails (a hung Redis must not hang requests). */
@@ -89,11 +92,19 @@ function createClient(url: string, name: string): Redis {
 }
 
 let lastWarningMs = 0;
+let warningsLogged = 0;
+
+/** How many "Redis unavailable" warnings this process has logged (tests, metrics). */
+export function redisUnavailableWarnings(): number {
+  return warningsLogged;
+}
+
 function warnUnavailable(error: unknown, what = 'Redis unavailable'): void {
   const now = Date.now();
   if (now - lastWarningMs < failOpenWarningIntervalMs) return;
   lastWarningMs = now;
-  log.warn({ err: error }, `${what}: rate limits fail open (requests are allowed), cache reads and writes fail`);
+  warningsLogged++;
+  log.warn({ err: error }, `${what}: rate limits fall back to this gateway's own counters (fail open), cache reads and writes fail`);
 }
 
 async function connectClient(client: Redis, url: string): Promise<void> {
@@ -108,6 +119,8 @@ async function connectClient(client: Redis, url: string): Promise<void> {
 export class RedisCache implements Cache {
   private readonly client: ScriptedRedis;
   private readonly prefix: string;
+  /** This process's own limits, used while Redis is unavailable. */
+  private readonly fallback = new MemoryCache();
 
   private constructor(client: Redis, prefix: string) {
     this.client = client as ScriptedRedis;
@@ -141,9 +154,9 @@ export class RedisCache implements Cache {
       const [allowed, remaining, retryAfterMs] = await this.client.bourseTokenBucket(this.prefix + key, capacity, refillPerSecond, cost, nowMs);
       return { allowed: allowed === 1, remaining, retryAfterMs: allowed === 1 ? 0 : Math.max(0, retryAfterMs) };
     } catch (error) {
-      // FAIL OPEN: a rate limiter outage must not stop trading; it only costs protection.
+      // FAIL OPEN to a per-gateway bucket: an outage must not stop trading.
       warnUnavailable(error, 'Redis token bucket failed');
-      return { allowed: true, remaining: Math.max(0, Math.floor(capacity - cost)), retryAfterMs: 0 };
+      return this.fallback.takeTokens(key, capacity, refillPerSecond, cost, nowMs);
     }
   }
 
@@ -151,9 +164,9 @@ export class RedisCache implements Cache {
     try {
       return await this.client.bourseWindowCounter(this.prefix + key, amount, Math.max(1, Math.ceil(windowMs)));
     } catch (error) {
-      // FAIL OPEN: report only this request's amount, so no limit is reached.
+      // FAIL OPEN to a per-gateway counter: an outage must not stop trading.
       warnUnavailable(error, 'Redis window counter failed');
-      return amount;
+      return this.fallback.countInWindow(key, amount, windowMs);
     }
   }
 
@@ -175,6 +188,7 @@ export class RedisCache implements Cache {
   }
 
   async close(): Promise<void> {
+    await this.fallback.close();
     await this.client.quit().catch(() => this.client.disconnect());
   }
 }

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../adapters/logger.ts';
+import { createRoleMetrics, type RoleMetricsByName } from '../adapters/metrics.ts';
 import { loadClusterSettings, type ClusterSettings } from './settings.ts';
 
 export interface RoleHandle {
@@ -17,9 +18,13 @@ export interface RoleHandle {
   stop(): Promise<void>;
 }
 
-export interface RoleContext {
+export type ClusterRoleName = 'gateway' | 'engine' | 'ledger' | 'market-data' | 'notifier';
+
+export interface RoleContext<R extends ClusterRoleName = ClusterRoleName> {
   settings: ClusterSettings;
   logger: Logger;
+  /** This role's metrics (docs/metrics.md), served at /metrics on the health port. */
+  metrics: RoleMetricsByName[R];
   /** Ask the shell to shut down (for example after losing the engine lease). */
   exit(code: number, reason: string): void;
 }
@@ -27,9 +32,10 @@ export interface RoleContext {
 /** Exit code of an engine that lost its lease (the launcher restarts it as a standby). */
 export const exitCodeLeaseLost = 75;
 
-export async function runRole(role: string, start: (context: RoleContext) => Promise<RoleHandle>): Promise<void> {
+export async function runRole<R extends ClusterRoleName>(role: R, start: (context: RoleContext<R>) => Promise<RoleHandle>): Promise<void> {
   process.env.BOURSE_ROLE ??= role;
   const logger = createLogger(role);
+  const metrics = createRoleMetrics(role);
   let settings: ClusterSettings;
   try {
     settings = loadClusterSettings();
@@ -53,6 +59,13 @@ export async function runRole(role: string, start: (context: RoleContext) => Pro
         .then((status) => {
           response.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready, role, stopping, ...status }));
         });
+      return;
+    }
+    if (url === '/metrics') {
+      metrics.render().then(
+        (text) => response.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+        (error: Error) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${error.message}\n`),
+      );
       return;
     }
     response.writeHead(404).end();
@@ -95,7 +108,7 @@ export async function runRole(role: string, start: (context: RoleContext) => Pro
   });
 
   try {
-    handle = await start({ settings, logger, exit: (code, reason) => void shutdown(code, reason) });
+    handle = await start({ settings, logger, metrics, exit: (code, reason) => void shutdown(code, reason) });
   } catch (error) {
     logger.fatal({ err: error }, 'start-up failed');
     console.error(`bourse ${role}: cannot start: ${(error as Error).message}`);

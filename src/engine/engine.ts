@@ -1698,7 +1698,10 @@ export class Engine implements MatchingEngine {
       const market = fresh.marketList[marketId]!;
       for (const side of [Side.Buy, Side.Sell]) {
         const count = reader.integer('order count');
-        for (let index = 0; index < count; index++) restingSlots.push(fresh.restoreOrder(reader, market, side));
+        const sideSlots: number[] = [];
+        for (let index = 0; index < count; index++) sideSlots.push(fresh.restoreOrder(reader, market, side));
+        for (let index = count - 1; index >= 0; index--) fresh.linkRestored(sideSlots[index]!, market, side);
+        for (const slot of sideSlots) restingSlots.push(slot);
       }
     }
     // Owner lists are in orderId order, which differs from priority order: rebuild them sorted.
@@ -1745,7 +1748,27 @@ export class Engine implements MatchingEngine {
     Object.assign(this, fresh);
   }
 
-  /** Rebuilds one resting order from a snapshot at the back of its level. */
+  /**
+   * Puts a restored order at the front of its level. Callers go from the worst order to
+   * the best, so FIFO order is kept and every new level lands at the ladder's best end
+   * (no shifting, however many levels the book has).
+   */
+  private linkRestored(slot: number, market: MarketState, side: number): void {
+    const pool = this.pool;
+    const levels = this.levels;
+    const level = (side === Side.Buy ? market.bids : market.asks).findOrInsert(pool.priceTicks[slot]!, levels);
+    const head = levels.head[level]!;
+    pool.level[slot] = level;
+    pool.previous[slot] = none;
+    pool.next[slot] = head;
+    if (head === none) levels.tail[level] = slot;
+    else pool.previous[head] = slot;
+    levels.head[level] = slot;
+    levels.orderCount[level]++;
+    levels.quantityLots[level] += pool.quantityLots[slot]! - pool.filledLots[slot]!;
+  }
+
+  /** Rebuilds one resting order's fields from a snapshot (linkRestored puts it in the book). */
   private restoreOrder(reader: SnapshotReader, market: MarketState, side: number): number {
     const pool = this.pool;
     const slot = pool.allocate();
@@ -1774,17 +1797,6 @@ export class Engine implements MatchingEngine {
     pool.quoteBalance[slot] = this.balanceOrCreate(accountIndex, market.quoteAssetId);
     pool.accountPrevious[slot] = none;
     pool.accountNext[slot] = none;
-    const levels = this.levels;
-    const level = (side === Side.Buy ? market.bids : market.asks).findOrInsert(pool.priceTicks[slot]!, levels);
-    const tail = levels.tail[level]!;
-    pool.level[slot] = level;
-    pool.previous[slot] = tail;
-    pool.next[slot] = none;
-    if (tail === none) levels.head[level] = slot;
-    else pool.next[tail] = slot;
-    levels.tail[level] = slot;
-    levels.orderCount[level]++;
-    levels.quantityLots[level] += pool.quantityLots[slot]! - pool.filledLots[slot]!;
     if (this.slotByOrderId.get(orderId) !== none) throw new SnapshotError(`snapshot corrupt: order ${orderId} appears twice`);
     this.slotByOrderId.set(orderId, slot);
     return slot;

@@ -195,7 +195,7 @@ describe('bad input changes nothing and gets a precise error', () => {
     const host = server.exchange.host;
     const original = host.submit.bind(host);
     // The engine is slow this once: the command still runs, the request stops waiting first.
-    host.submit = (command, timeoutMs) => {
+    host.submit = (command) => {
       const result = original(command, 60_000);
       return Promise.race([result, new Promise<never>((_resolve, reject) => setTimeout(() => reject(new CommandTimeoutError('slow')), 1))]);
     };

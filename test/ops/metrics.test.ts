@@ -2,7 +2,9 @@
 // METRICS_PORT handling, and docs/metrics.md listing exactly the exported names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   createEmbeddedMetrics,
   createEngineMetrics,
@@ -18,6 +20,13 @@ import {
   startMetricsServer,
   startMetricsServerFromEnvironment,
   watchDataDirectory,
+  instrumentCache,
+  instrumentPubSub,
+  instrumentRecordLog,
+  instrumentCommandBus,
+  instrumentEngine,
+  collectEmbeddedState,
+  writePrometheusTargets,
 } from '../../src/adapters/metrics.ts';
 
 test('histograms export cumulative buckets, sum and count', async () => {
@@ -154,4 +163,115 @@ test('hot-path cells are cheap: ten million counter and histogram updates in und
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   assert.equal(metrics.engineCommands.value, 10_000_000);
   assert.ok(seconds < 2, `took ${seconds} s`);
+});
+
+test('wrappers: cache hits and misses, pub/sub publishes and delivery, durable appends, command round trips', async () => {
+  const { MemoryCache, MemoryPubSub } = await import('../../src/adapters/memory-cache.ts');
+  const { MemoryLog } = await import('../../src/adapters/memory-log.ts');
+  const metrics = createEmbeddedMetrics({ processMetrics: false });
+
+  const cache = instrumentCache(new MemoryCache(), metrics);
+  await cache.set('md:BTCUSDT:depth', 'x');
+  assert.equal(await cache.get('md:BTCUSDT:depth'), 'x');
+  assert.equal(await cache.get('md:ETHUSDT:depth'), null);
+  assert.equal(await cache.get('listenKey:abc'), null);
+  assert.equal(metrics.cacheHits.labels('md').value, 1);
+  assert.equal(metrics.cacheMisses.labels('md').value, 1);
+  assert.equal(metrics.cacheMisses.labels('listenKey').value, 1);
+
+  const pubsub = instrumentPubSub(new MemoryPubSub(), metrics);
+  const received: string[] = [];
+  const unsubscribe = await pubsub.subscribe('md.BTCUSDT.trade', (message) => received.push(message));
+  await pubsub.publish('md.BTCUSDT.trade', JSON.stringify({ e: 'trade', E: Date.now() - 40, p: '1' }));
+  await pubsub.publish('md.BTCUSDT.kline_1m', JSON.stringify({ e: 'kline', E: Date.now() }));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(received.length, 1, 'the message still reaches the subscriber');
+  assert.equal(metrics.marketDataPublished.labels('trade').value, 1);
+  assert.equal(metrics.marketDataPublished.labels('kline').value, 1);
+  assert.equal(metrics.marketDataDelivery.count, 1);
+  assert.ok(metrics.marketDataDelivery.sum >= 0.03 && metrics.marketDataDelivery.sum < 5, `delivery ${metrics.marketDataDelivery.sum} s`);
+  await unsubscribe();
+
+  const log = instrumentRecordLog(new MemoryLog(), metrics, 'command');
+  await log.append([new Uint8Array([1]), new Uint8Array([2])]);
+  assert.equal(metrics.logAppendRecords.labels('command').value, 2);
+  assert.equal(metrics.logAppendDuration.labels('command').count, 1);
+
+  const { CommandTimeoutError } = await import('../../src/services/contracts.ts');
+  let fail = false;
+  const bus = instrumentCommandBus({ submit: async (command: number) => { if (fail) throw new CommandTimeoutError('late'); return command * 2; } }, metrics);
+  assert.equal(await bus.submit(21), 42);
+  fail = true;
+  await assert.rejects(bus.submit(1), CommandTimeoutError);
+  assert.equal(metrics.gatewayCommandDuration.count, 1);
+  assert.equal(metrics.gatewayCommandTimeouts.value, 1);
+});
+
+test('instrumentEngine observes one batch per synchronous run, spread over its commands', async () => {
+  const metrics = createEngineMetrics({ processMetrics: false });
+  const executed: number[] = [];
+  const engine = instrumentEngine({ execute(command: number, _out: null) { executed.push(command); } }, metrics);
+  for (let command = 0; command < 5; command++) engine.execute(command, null);
+  await Promise.resolve();
+  engine.execute(5, null);
+  engine.execute(6, null);
+  await Promise.resolve();
+  assert.deepEqual(executed, [0, 1, 2, 3, 4, 5, 6]);
+  assert.equal(metrics.engineBatchSize.count, 2);
+  assert.equal(metrics.engineBatchSize.sum, 7);
+  assert.equal(metrics.engineCommandDuration.count, 7);
+  assert.equal(metrics.engineBatchDuration.count, 2);
+});
+
+test('collectEmbeddedState mirrors sequences, lags, solvency and stream totals at scrape time', async () => {
+  const metrics = createEmbeddedMetrics({ processMetrics: false });
+  let lastCommand = 10;
+  let lastEvent = 40;
+  let ledgerApplied = 40;
+  const stop = collectEmbeddedState(metrics, {
+    engine: {
+      lastCommandSequence: () => lastCommand,
+      lastEventSequence: () => lastEvent,
+      solvency: () => [{ asset: 'BTC', supplyAtoms: 100, balancesAtoms: 100 }, { asset: 'USDT', supplyAtoms: 50n, balancesAtoms: 49n }],
+    },
+    commandLog: { lastSequence: async () => lastCommand + 3 },
+    consumers: { ledger: () => ledgerApplied },
+    streams: { stats: () => ({ connections: 4, slowConsumerCloses: 1, messagesSent: 99 }) },
+  });
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  lastCommand = 15;
+  lastEvent = 60;
+  ledgerApplied = 50;
+  const text = await metrics.render();
+  assert.match(text, /^bourse_engine_commands_total 5$/m);
+  assert.match(text, /^bourse_engine_events_total 20$/m);
+  assert.match(text, /^bourse_engine_last_command_sequence 15$/m);
+  assert.match(text, /^bourse_engine_log_lag_commands 3$/m);
+  assert.match(text, /^bourse_engine_replay_progress_ratio 1$/m);
+  assert.match(text, /^bourse_engine_leader 1$/m);
+  assert.match(text, /^bourse_solvency_difference_units\{asset="BTC"\} 0$/m);
+  assert.match(text, /^bourse_solvency_difference_units\{asset="USDT"\} -1$/m);
+  assert.match(text, /^bourse_consumer_lag_events\{consumer="ledger"\} 10$/m);
+  assert.match(text, /^bourse_consumer_events_total\{consumer="ledger"\} 10$/m);
+  assert.match(text, /^bourse_ws_connections 4$/m);
+  assert.match(text, /^bourse_ws_messages_sent_total 99$/m);
+  stop();
+});
+
+test('createRoleMetrics builds each role; writePrometheusTargets writes file_sd files per job', async () => {
+  assert.ok('engineCommands' in createRoleMetrics('engine', { processMetrics: false }));
+  assert.ok(!('engineCommands' in createRoleMetrics('gateway', { processMetrics: false })));
+  const directory = mkdtempSync(join(tmpdir(), 'bourse-targets-'));
+  try {
+    await writePrometheusTargets(directory, [
+      { job: 'gateway', instance: 'gateway-1', address: '127.0.0.1:9401' },
+      { job: 'gateway', instance: 'gateway-2', address: '127.0.0.1:9402' },
+      { job: 'engine', instance: 'engine-a', address: '127.0.0.1:9403' },
+    ]);
+    const gateways = JSON.parse(readFileSync(join(directory, 'gateway.json'), 'utf8'));
+    assert.deepEqual(gateways.map((group: { targets: string[] }) => group.targets[0]), ['127.0.0.1:9401', '127.0.0.1:9402']);
+    assert.equal(JSON.parse(readFileSync(join(directory, 'engine.json'), 'utf8'))[0].labels.bourse_instance, 'engine-a');
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 });

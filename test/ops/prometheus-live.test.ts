@@ -115,6 +115,10 @@ test('Prometheus scrapes the running embedded server; rules evaluate; every dash
     assert.ok((await valueOf('sum(bourse_http_request_duration_seconds_count)')) > 0);
     assert.ok((await valueOf('bourse_engine_commands_total')) >= load.requests.ok, 'engine commands counted');
     assert.ok((await valueOf('bourse_engine_last_command_sequence')) > 0);
+    assert.ok((await valueOf('bourse_engine_batch_size_commands_count')) > 0, 'engine batches observed');
+    assert.ok((await valueOf('bourse_engine_command_duration_seconds_count')) >= load.requests.ok, 'per-command latency observed');
+    assert.ok((await valueOf('bourse_log_append_records_total{log="command"}')) >= load.requests.ok, 'durable appends counted');
+    assert.ok((await valueOf('bourse_gateway_command_duration_seconds_count')) >= load.requests.ok, 'gateway round trips observed');
     assert.equal(await valueOf('bourse_engine_replay_progress_ratio'), 1);
     assert.equal(await valueOf('bourse_engine_leader'), 1);
     assert.ok((await valueOf('bourse_consumer_last_event_sequence{consumer="ledger"}')) > 0, 'ledger position');

@@ -110,9 +110,15 @@ test('notifications: inbox, cache invalidation, signed webhook with retries and 
       assert.ok(waits[0]! >= 190, `first retry after ${waits[0]} ms`);
       assert.ok(waits[1]! >= 390, `second retry after ${waits[1]} ms (doubled)`);
     }
-    const outbox = await stack.db.query<{ attempts: number; delivered: boolean }>(
+    // The receiver answered; the outbox records it right after (poll until it has).
+    const readOutbox = () => stack.db.query<{ attempts: number; delivered: boolean }>(
       'SELECT attempts, delivered_at IS NOT NULL AS delivered FROM webhook_outbox ORDER BY id',
     );
+    let outbox = await readOutbox();
+    while (!outbox.rows.every((row) => row.delivered) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      outbox = await readOutbox();
+    }
     assert.equal(outbox.rows.length, 4);
     assert.ok(outbox.rows.every((row) => row.delivered));
     assert.equal(outbox.rows.reduce((sum, row) => sum + row.attempts, 0), received.length);

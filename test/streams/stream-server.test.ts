@@ -110,7 +110,14 @@ test('live subscriptions, properties and request errors follow Binance', { timeo
     const aggregate = await combined.nextMatching((message) => message.stream === 'btcusdt@aggTrade');
     assert.equal((aggregate.data as { e: string }).e, 'aggTrade');
     combined.close();
-    const refused = new TestSocket(`${exchange.wsUrl}/ws/nosuchusdt@trade`);
+    // Names that are no stream open an empty connection (CCXT connects to `/ws/0`), but an
+    // unknown listenKey is refused.
+    const nameless = new TestSocket(`${exchange.wsUrl}/ws/0`);
+    await nameless.opened();
+    nameless.send({ method: 'LIST_SUBSCRIPTIONS', id: 1 });
+    assert.deepEqual(await nameless.next(), { result: [], id: 1 });
+    nameless.close();
+    const refused = new TestSocket(`${exchange.wsUrl}/ws/${'z'.repeat(60)}`);
     await assert.rejects(refused.opened(), /HTTP 400/);
   }
 });
@@ -235,7 +242,7 @@ test('the server pings every interval; a client that never answers is dropped wi
     const silentClosed = new Promise<number>((resolve) => silent.on('close', (code) => resolve(code)));
     silent.on('error', () => undefined);
     const code = await silentClosed;
-    assert.ok(code === streamCloseCodes.pongTimeout || code === 1006, `close code ${code}`);
+    assert.equal(code, streamCloseCodes.pongTimeout);
     assert.ok(pingsSeen >= 3, `pings seen by the answering client: ${pingsSeen}`);
     assert.equal(answering.readyState, WebSocket.OPEN, 'the client that answers pings stays connected');
     answering.close();

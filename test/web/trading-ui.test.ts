@@ -119,6 +119,8 @@ describe('trading web UI', { timeout: 180_000 }, () => {
     await openBalances(alicePage);
     // The hold covers the notional plus the largest fee the order could pay.
     await alicePage.getByTestId('locked-USDT').filter({ hasText: /^150\d\d(\.\d+)?$/ }).waitFor();
+    await alicePage.getByTestId('tab-open').click();
+    await alicePage.screenshot({ path: screenshotPath('trading-open-order') });
 
     // Bob, in the other context, sees the bid and sells into it.
     await bobPage.goto('/trade/BTCUSDT');
@@ -132,6 +134,7 @@ describe('trading web UI', { timeout: 180_000 }, () => {
     // Alice: the trade in recent trades, the fill toast from the user stream, balances, the candle.
     await alicePage.locator('.toast', { hasText: 'Bought 0.5 BTCUSDT at 30000' }).waitFor();
     await alicePage.locator('[data-testid="recent-trades"] .trade-row', { hasText: '30,000.00' }).waitFor();
+    await openBalances(alicePage);
     await alicePage.getByTestId('free-BTC').filter({ hasText: /^0\.5(0+)?$/ }).waitFor();
     await alicePage.getByTestId('locked-USDT').filter({ hasText: /^0(\.0+)?$/ }).waitFor();
     const chart = alicePage.getByTestId('chart');

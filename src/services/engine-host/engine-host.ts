@@ -56,8 +56,10 @@ export interface EngineHostOptions {
   snapshotEveryCommands?: number;
   snapshotIntervalMs?: number;
   commandTimeoutMs?: number;
-  /** Commands per append (one fsync). */
+  /** Commands per append. */
   batchCommandsMax?: number;
+  /** Appends in flight at once; the log groups them into its fsyncs. */
+  appendsInFlightMax?: number;
   /** Commands waiting for an append; submits beyond it are refused (backpressure). */
   queueCommandsMax?: number;
   /** Recent events kept in memory for consumers that are a little behind. */
@@ -75,6 +77,7 @@ export const engineHostDefaults = {
   snapshotIntervalMs: 60_000,
   commandTimeoutMs: 5000,
   batchCommandsMax: 4096,
+  appendsInFlightMax: 8,
   queueCommandsMax: 200_000,
   retainedEventsMax: 200_000,
   replayBatchCommandsMax: 4096,
@@ -90,6 +93,12 @@ class PendingCommand {
     readonly resolve: (result: CommandResult) => void,
     readonly reject: (error: Error) => void,
   ) {}
+}
+
+interface InFlightAppend {
+  batch: PendingCommand[];
+  firstSequence: number;
+  durable: boolean;
 }
 
 interface RetainedBatch {
@@ -112,7 +121,14 @@ export class EngineHost implements CommandBus, EventFeed, EngineReads {
   private readonly logger: Logger;
   private readonly out = new EventBuffer(4096);
   private queue: PendingCommand[] = [];
-  private appending = false;
+  /** Appends not yet executed, in log order. */
+  private inFlight: InFlightAppend[] = [];
+  private flushScheduled = false;
+  private readonly scheduledFlush = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+  /** The last sequence handed to the log (appended or in flight). */
   private lastAppendedSequence: number;
   private lastTimestampMs = 0;
   private failure: Error | null = null;
@@ -254,44 +270,58 @@ export class EngineHost implements CommandBus, EventFeed, EngineReads {
       }, timeoutMs);
       this.queue.push(pending);
       this.submittedCount++;
-      if (!this.appending) this.flush();
+      // Submits of the same tick share a batch: flush once the current task is done.
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        queueMicrotask(this.scheduledFlush);
+      }
     });
   }
 
-  /** Appends the queued commands as one batch; the next batch starts as soon as it is durable. */
+  /**
+   * Appends queued commands as batches, up to `appendsInFlightMax` appends at once (the log
+   * groups appends that arrive during an fsync into its next one). Batches execute strictly
+   * in log order, each only once its own append is durable.
+   */
   private flush(): void {
-    if (this.appending || this.queue.length === 0 || this.failure) {
-      if (!this.appending && this.queue.length === 0) this.notifyDrained();
-      return;
+    while (this.queue.length > 0 && this.inFlight.length < this.options.appendsInFlightMax && !this.failure) {
+      const batch = this.queue.length <= this.options.batchCommandsMax ? this.queue : this.queue.slice(0, this.options.batchCommandsMax);
+      this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
+      // Timestamps never go backwards in log order, whatever the wall clock does.
+      const nowMs = Math.max(this.options.clock(), this.lastTimestampMs);
+      this.lastTimestampMs = nowMs;
+      const payloads: Uint8Array[] = new Array(batch.length);
+      for (let index = 0; index < batch.length; index++) {
+        const command = batch[index]!.command;
+        command.timestampMs = nowMs;
+        command.sequence = 0;
+        payloads[index] = this.options.codec.encode(command);
+      }
+      const firstSequence = this.lastAppendedSequence + 1;
+      const inFlight: InFlightAppend = { batch, firstSequence, durable: false };
+      this.inFlight.push(inFlight);
+      this.options.commandLog.append(payloads, this.lastAppendedSequence).then(
+        (result) => {
+          assert(result.firstSequence === firstSequence, `log assigned ${result.firstSequence}, expected ${firstSequence}`);
+          inFlight.durable = true;
+          this.executeDurable();
+        },
+        (error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error)), batch),
+      );
+      this.lastAppendedSequence += batch.length;
     }
-    const batch = this.queue.length <= this.options.batchCommandsMax ? this.queue : this.queue.slice(0, this.options.batchCommandsMax);
-    this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
-    // Timestamps never go backwards in log order, whatever the wall clock does.
-    const nowMs = Math.max(this.options.clock(), this.lastTimestampMs);
-    this.lastTimestampMs = nowMs;
-    const payloads: Uint8Array[] = new Array(batch.length);
-    for (let index = 0; index < batch.length; index++) {
-      const command = batch[index]!.command;
-      command.timestampMs = nowMs;
-      command.sequence = 0;
-      payloads[index] = this.options.codec.encode(command);
+    if (this.inFlight.length === 0 && this.queue.length === 0) this.notifyDrained();
+  }
+
+  /** Executes durable batches from the head of the in-flight list, in log order. */
+  private executeDurable(): void {
+    while (this.inFlight.length > 0 && this.inFlight[0]!.durable) {
+      const done = this.inFlight.shift()!;
+      // Start the next append before executing so disk and CPU overlap.
+      this.flush();
+      this.execute(done.batch, done.firstSequence);
     }
-    this.appending = true;
-    this.options.commandLog.append(payloads, this.lastAppendedSequence).then(
-      (result) => {
-        this.appending = false;
-        assert(result.firstSequence === this.lastAppendedSequence + 1, `log assigned ${result.firstSequence} after ${this.lastAppendedSequence}`);
-        this.lastAppendedSequence = result.lastSequence;
-        // Start the next fsync before executing this batch so disk and CPU overlap.
-        this.flush();
-        this.execute(batch, result.firstSequence);
-        if (!this.appending && this.queue.length === 0) this.notifyDrained();
-      },
-      (error: unknown) => {
-        this.appending = false;
-        this.fail(error instanceof Error ? error : new Error(String(error)), batch);
-      },
-    );
+    if (this.inFlight.length === 0 && this.queue.length === 0) this.notifyDrained();
   }
 
   private execute(batch: PendingCommand[], firstSequence: number): void {
@@ -341,7 +371,9 @@ export class EngineHost implements CommandBus, EventFeed, EngineReads {
   private fail(error: Error, batch: PendingCommand[]): void {
     this.failure = error;
     this.logger.fatal({ err: error }, 'command log append failed: the engine host stops accepting commands');
-    for (const pending of [...batch, ...this.queue]) {
+    const inFlight = this.inFlight.flatMap((append) => append.batch);
+    this.inFlight = [];
+    for (const pending of [...batch, ...inFlight, ...this.queue]) {
       if (pending.timer) clearTimeout(pending.timer);
       if (!pending.settled) {
         pending.settled = true;
@@ -592,7 +624,7 @@ export class EngineHost implements CommandBus, EventFeed, EngineReads {
   /** Stops accepting, waits until every queued command is durable and executed, snapshots. */
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.appending || this.queue.length > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (this.inFlight.length > 0 || this.queue.length > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     if (this.snapshotInFlight) await this.snapshotInFlight;
     if (this.commandsSinceSnapshot > 0 && !this.failure) await this.takeSnapshot();

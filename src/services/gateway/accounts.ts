@@ -23,6 +23,7 @@ export interface UserRecord {
   createdAtMs: number;
 }
 
+/** After this, a cached key is re-read (in the background: the stale entry answers meanwhile). */
 export const apiKeyCacheTtlMs = 5000;
 /** Cached keys (including "no such key" answers); the oldest are dropped beyond it. */
 export const apiKeyCacheEntriesMax = 100_000;
@@ -54,6 +55,9 @@ interface CachedKey {
 
 export class SqlAccountStore {
   private readonly keys = new Map<string, CachedKey>();
+  private readonly refreshing = new Set<string>();
+  /** Bumped by every change this store makes to keys, so a read in flight cannot undo it. */
+  private generation = 0;
 
   constructor(private readonly database: SqlDatabase) {}
 
@@ -109,12 +113,14 @@ export class SqlAccountStore {
       throw new AccountError('API keys and secrets are 16..128 letters and digits');
     }
     await this.database.query('INSERT INTO api_keys (key, secret, user_id, permissions) VALUES ($1, $2, $3, $4)', [apiKey, secret, userId, unique]);
+    this.generation++;
     this.keys.delete(apiKey);
     return { apiKey, secret, accountId: userId, canRead: unique.includes('read') || unique.includes('trade'), canTrade: unique.includes('trade'), revoked: false };
   }
 
   async revokeApiKey(apiKey: string): Promise<boolean> {
     const result = await this.database.query('UPDATE api_keys SET revoked = TRUE, revoked_at = now() WHERE key = $1 AND NOT revoked', [apiKey]);
+    this.generation++;
     this.keys.delete(apiKey);
     return result.rowCount > 0;
   }
@@ -127,10 +133,29 @@ export class SqlAccountStore {
     return result.rows.map((row) => ({ apiKey: row.key, permissions: row.permissions, revoked: row.revoked }));
   }
 
-  /** The key's record (cached), or null when unknown. Revoked keys come back with revoked = true. */
+  /**
+   * The key's record (cached), or null when unknown. Revoked keys come back with revoked =
+   * true. A known key past its TTL is answered from the cache while one background read
+   * refreshes it, so a signed request never waits behind a long database transaction.
+   */
   async apiKey(apiKey: string, nowMs = Date.now()): Promise<ApiKeyRecord | null> {
     const cached = this.keys.get(apiKey);
     if (cached && nowMs - cached.loadedAtMs < apiKeyCacheTtlMs) return cached.record;
+    if (cached?.record) {
+      if (!this.refreshing.has(apiKey)) {
+        this.refreshing.add(apiKey);
+        this.load(apiKey, nowMs)
+          .catch(() => undefined)
+          .finally(() => this.refreshing.delete(apiKey));
+      }
+      return cached.record;
+    }
+    return this.load(apiKey, nowMs);
+  }
+
+  private async load(apiKey: string, nowMs: number): Promise<ApiKeyRecord | null> {
+    // A revocation or issue while this read is in flight must not be overwritten by it.
+    const generation = this.generation;
     const result = await this.database.query<{ key: string; secret: string; user_id: string | number; permissions: ApiPermission[]; revoked: boolean }>(
       'SELECT key, secret, user_id, permissions, revoked FROM api_keys WHERE key = $1',
       [apiKey],
@@ -146,6 +171,7 @@ export class SqlAccountStore {
           revoked: row.revoked,
         }
       : null;
+    if (generation !== this.generation) return record;
     if (this.keys.size >= apiKeyCacheEntriesMax) {
       const oldest = this.keys.keys().next().value;
       if (oldest !== undefined) this.keys.delete(oldest);

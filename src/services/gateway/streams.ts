@@ -12,7 +12,7 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { Logger } from 'pino';
 import type { Cache, PubSub } from '../../ports/cache.ts';
 import type { EngineReads } from '../contracts.ts';
-import { accountIdFromCache, listenKeyCacheKey, resolveStream, type ResolvedStream } from './streams/stream-names.ts';
+import { accountIdFromCache, listenKeyCacheKey, looksLikeListenKey, resolveStream, type ResolvedStream } from './streams/stream-names.ts';
 
 export interface StreamServerLimits {
   connectionsMax: number;
@@ -112,11 +112,31 @@ class Connection {
     this.openedAtMs = nowMs;
   }
 
+  /** Channel -> stream names of this connection that read it (kept with `streams`). */
+  private readonly channelNames = new Map<string, string[]>();
+
   /** Stream names of this connection that read `channel`. */
-  namesOf(channel: string): string[] {
-    const names: string[] = [];
-    for (const stream of this.streams.values()) if (stream.channel === channel) names.push(stream.name);
-    return names;
+  namesOf(channel: string): readonly string[] {
+    return this.channelNames.get(channel) ?? [];
+  }
+
+  addStream(stream: ResolvedStream): void {
+    if (this.streams.has(stream.name)) return;
+    this.streams.set(stream.name, stream);
+    const names = this.channelNames.get(stream.channel);
+    if (names) names.push(stream.name);
+    else this.channelNames.set(stream.channel, [stream.name]);
+  }
+
+  /** Removes a stream; returns its channel, or null when it was not subscribed. */
+  removeStream(name: string): string | null {
+    const stream = this.streams.get(name);
+    if (!stream) return null;
+    this.streams.delete(name);
+    const names = this.channelNames.get(stream.channel)!.filter((other) => other !== name);
+    if (names.length === 0) this.channelNames.delete(stream.channel);
+    else this.channelNames.set(stream.channel, names);
+    return stream.channel;
   }
 }
 
@@ -208,17 +228,15 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
   }
 
   async function addStreams(connection: Connection, streams: ResolvedStream[]): Promise<void> {
-    for (const stream of streams) connection.streams.set(stream.name, stream);
+    for (const stream of streams) connection.addStream(stream);
     await Promise.all(streams.map((stream) => joinChannel(connection, stream.channel)));
   }
 
   async function removeStreams(connection: Connection, names: string[]): Promise<void> {
     const left: string[] = [];
     for (const name of names) {
-      const stream = connection.streams.get(name);
-      if (!stream) continue;
-      connection.streams.delete(name);
-      left.push(stream.channel);
+      const channel = connection.removeStream(name);
+      if (channel !== null) left.push(channel);
     }
     await Promise.all([...new Set(left)].map((channel) => leaveChannel(connection, channel)));
   }
@@ -408,8 +426,15 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
     if (names.length > limits.streamsPerConnectionMax) {
       return refuse(socket, 400, 'Bad Request', { code: 2, msg: `Invalid request: too many streams; at most ${limits.streamsPerConnectionMax} per connection` });
     }
-    const streams = await resolveAll([...new Set(names)]);
-    if (!streams) return refuse(socket, 400, 'Bad Request', { code: 2, msg: 'Invalid request: invalid stream' });
+    // Like Binance, a path name that is no stream (CCXT connects to `/ws/0`) opens a
+    // connection without it; only an unknown listenKey is refused, so a client with an
+    // expired key learns it at once instead of waiting for events that never come.
+    const streams: ResolvedStream[] = [];
+    for (const name of new Set(names)) {
+      const stream = await resolveStream(name, deps.reads, deps.cache);
+      if (stream) streams.push(stream);
+      else if (looksLikeListenKey(name)) return refuse(socket, 400, 'Bad Request', { code: -1125, msg: 'This listenKey does not exist.' });
+    }
     const openedByListenKey = streams.length > 0 && streams.every((stream) => stream.kind === 'user');
     server.handleUpgrade(request, socket, head, (webSocket) => onConnection(webSocket, combined, openedByListenKey, streams));
   }
@@ -428,8 +453,8 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
     for (const connection of connections) {
       if (connection.closing) continue;
       if (nowMs - connection.lastPongMs > limits.pongTimeoutMs) {
+        // A dead peer never takes the close frame: the grace timer destroys the socket.
         closeConnection(connection, streamCloseCodes.pongTimeout, 'pong timeout');
-        connection.socket.terminate();
       } else if (nowMs - connection.openedAtMs > limits.connectionLifetimeMs) {
         closeConnection(connection, streamCloseCodes.lifetimeReached, 'connection lifetime reached');
       } else {

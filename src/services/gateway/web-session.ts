@@ -235,10 +235,88 @@ function queryEntries(request: FastifyRequest): Body {
 /** Response headers of the forwarded routes worth passing on to the browser. */
 const forwardedResponseHeaders = ['content-type', 'retry-after', 'x-data-source', 'x-mbx-used-weight-1m'];
 
+/**
+ * Session lookup and CSRF checks, shared by the routes below and by any other route that
+ * accepts a web session (see `webSessionAuthenticator`).
+ */
+class WebSessionStore {
+  /** Last signing timestamp per session key: strictly increasing, so no two signatures repeat. */
+  readonly lastTimestampByKey = new Map<string, number>();
+  private readonly clock: () => number;
+
+  constructor(private readonly deps: WebSessionDeps) {
+    this.clock = deps.clock ?? Date.now;
+  }
+
+  /** The signed-in user, or null. Expired sessions are ended (and their key revoked) on sight. */
+  async sessionOf(request: FastifyRequest): Promise<SignedIn | null> {
+    const token = parseCookies(request.headers.cookie).get(sessionCookieName);
+    if (!token || !/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
+    const result = await this.deps.database.query<{ user_id: string | number; csrf_token: string; api_key: string; expires_at_ms: string | number; ended_at_ms: string | null }>(
+      'SELECT user_id, csrf_token, api_key, expires_at_ms, ended_at_ms FROM web_sessions WHERE token_hash = $1',
+      [sha256Hex(token)],
+    );
+    const row = result.rows[0];
+    if (!row || row.ended_at_ms !== null) return null;
+    const session: SessionRow = { userId: Number(row.user_id), csrfToken: row.csrf_token, apiKey: row.api_key, expiresAtMs: Number(row.expires_at_ms) };
+    if (session.expiresAtMs <= this.clock()) {
+      await this.endSession(sha256Hex(token), session.apiKey);
+      return null;
+    }
+    const user = await this.deps.accounts.userById(session.userId);
+    return user ? { session, user } : null;
+  }
+
+  async endSession(tokenHash: string, apiKey: string): Promise<void> {
+    await this.deps.database.query('UPDATE web_sessions SET ended_at_ms = $2 WHERE token_hash = $1 AND ended_at_ms IS NULL', [tokenHash, this.clock()]);
+    await this.deps.accounts.revokeApiKey(apiKey);
+    this.lastTimestampByKey.delete(apiKey);
+  }
+
+  /** Mutating requests must come from our own pages: same origin and the CSRF token echoed. */
+  checkCsrf(request: FastifyRequest, expected: string | null): void {
+    const origin = request.headers.origin;
+    if (origin !== undefined && origin !== 'null') {
+      let host = '';
+      try {
+        host = new URL(origin).host;
+      } catch {
+        throw webErrors.crossOrigin();
+      }
+      if (host !== request.headers.host) throw webErrors.crossOrigin();
+    }
+    const header = request.headers[csrfHeaderName];
+    const cookieToken = parseCookies(request.headers.cookie).get(csrfCookieName);
+    if (typeof header !== 'string' || header.length < 16 || !cookieToken || !sameSecret(header, cookieToken)) throw webErrors.csrf();
+    if (expected !== null && !sameSecret(header, expected)) throw webErrors.csrf();
+  }
+
+  async requireSession(request: FastifyRequest): Promise<SignedIn> {
+    const signedIn = await this.sessionOf(request);
+    if (!signedIn) throw webErrors.signedOut();
+    if (request.method !== 'GET' && request.method !== 'HEAD') this.checkCsrf(request, signedIn.session.csrfToken);
+    return signedIn;
+  }
+}
+
+/**
+ * For routes outside this module that accept a web session (the notifier's inbox routes
+ * take an `authenticate` function): the session's accountId, null without a session,
+ * and a thrown 403 ApiError when a mutating request lacks the session's CSRF token.
+ */
+export function webSessionAuthenticator(deps: WebSessionDeps): (request: FastifyRequest) => Promise<number | null> {
+  const store = new WebSessionStore(deps);
+  return async (request) => {
+    const signedIn = await store.sessionOf(request);
+    if (!signedIn) return null;
+    if (request.method !== 'GET' && request.method !== 'HEAD') store.checkCsrf(request, signedIn.session.csrfToken);
+    return signedIn.user.userId;
+  };
+}
+
 export function registerWebSessionRoutes(app: FastifyInstance, deps: WebSessionDeps): void {
   const clock = deps.clock ?? Date.now;
   const { database, accounts, cache } = deps;
-  const lastTimestampByKey = new Map<string, number>();
   const root = app;
 
   decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
@@ -260,30 +338,12 @@ export function registerWebSessionRoutes(app: FastifyInstance, deps: WebSessionD
     reply.header('set-cookie', cookies);
   };
 
-  /** The signed-in user, or null. Expired sessions are ended (and their key revoked) on sight. */
-  const sessionOf = async (request: FastifyRequest): Promise<SignedIn | null> => {
-    const token = parseCookies(request.headers.cookie).get(sessionCookieName);
-    if (!token || !/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
-    const result = await database.query<{ user_id: string | number; csrf_token: string; api_key: string; expires_at_ms: string | number; ended_at_ms: string | null }>(
-      'SELECT user_id, csrf_token, api_key, expires_at_ms, ended_at_ms FROM web_sessions WHERE token_hash = $1',
-      [sha256Hex(token)],
-    );
-    const row = result.rows[0];
-    if (!row || row.ended_at_ms !== null) return null;
-    const session: SessionRow = { userId: Number(row.user_id), csrfToken: row.csrf_token, apiKey: row.api_key, expiresAtMs: Number(row.expires_at_ms) };
-    if (session.expiresAtMs <= clock()) {
-      await endSession(sha256Hex(token), session.apiKey);
-      return null;
-    }
-    const user = await accounts.userById(session.userId);
-    return user ? { session, user } : null;
-  };
-
-  const endSession = async (tokenHash: string, apiKey: string): Promise<void> => {
-    await database.query('UPDATE web_sessions SET ended_at_ms = $2 WHERE token_hash = $1 AND ended_at_ms IS NULL', [tokenHash, clock()]);
-    await accounts.revokeApiKey(apiKey);
-    lastTimestampByKey.delete(apiKey);
-  };
+  const store = new WebSessionStore(deps);
+  const sessionOf = (request: FastifyRequest) => store.sessionOf(request);
+  const endSession = (tokenHash: string, apiKey: string) => store.endSession(tokenHash, apiKey);
+  const checkCsrf = (request: FastifyRequest, expected: string | null) => store.checkCsrf(request, expected);
+  const requireSession = (request: FastifyRequest) => store.requireSession(request);
+  const lastTimestampByKey = store.lastTimestampByKey;
 
   const startSession = async (request: FastifyRequest, reply: FastifyReply, user: UserRecord): Promise<void> => {
     // End this user's expired sessions now rather than leave their keys valid until seen.
@@ -301,31 +361,6 @@ export function registerWebSessionRoutes(app: FastifyInstance, deps: WebSessionD
       [sha256Hex(token), user.userId, csrfToken, key.apiKey, nowMs, nowMs + sessionLifetimeMs],
     );
     setSessionCookies(request, reply, token, csrfToken);
-  };
-
-  /** Mutating requests must come from our own pages: same origin and the CSRF token echoed. */
-  const checkCsrf = (request: FastifyRequest, expected: string | null): void => {
-    const origin = request.headers.origin;
-    if (origin !== undefined && origin !== 'null') {
-      let host = '';
-      try {
-        host = new URL(origin).host;
-      } catch {
-        throw webErrors.crossOrigin();
-      }
-      if (host !== request.headers.host) throw webErrors.crossOrigin();
-    }
-    const header = request.headers[csrfHeaderName];
-    const cookieToken = parseCookies(request.headers.cookie).get(csrfCookieName);
-    if (typeof header !== 'string' || header.length < 16 || !cookieToken || !sameSecret(header, cookieToken)) throw webErrors.csrf();
-    if (expected !== null && !sameSecret(header, expected)) throw webErrors.csrf();
-  };
-
-  const requireSession = async (request: FastifyRequest): Promise<SignedIn> => {
-    const signedIn = await sessionOf(request);
-    if (!signedIn) throw webErrors.signedOut();
-    if (request.method !== 'GET' && request.method !== 'HEAD') checkCsrf(request, signedIn.session.csrfToken);
-    return signedIn;
   };
 
   const requireAdmin = async (request: FastifyRequest): Promise<SignedIn> => {

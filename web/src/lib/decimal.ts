@@ -83,11 +83,19 @@ export function stepDecimals(step: string): number {
   return dot < 0 ? 0 : trimmed.length - dot - 1;
 }
 
-/** Formats a decimal string with fixed decimals for display (no exactness needed). */
+/** One formatter per decimal count: creating an Intl.NumberFormat per call is the slow part. */
+const formatters = new Map<number, Intl.NumberFormat>();
+
+/** Formats a decimal string with fixed decimals and thousands separators, for display only. */
 export function fixed(text: string | number, decimals: number): string {
   const value = typeof text === 'number' ? text : Number(text);
   if (!Number.isFinite(value)) return '-';
-  return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  let formatter = formatters.get(decimals);
+  if (!formatter) {
+    formatter = new Intl.NumberFormat('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+    formatters.set(decimals, formatter);
+  }
+  return formatter.format(value);
 }
 
 /** "1.50000000" -> "1.5", "10" -> "10", "2.000" -> "2". */

@@ -117,7 +117,10 @@ export function Chart({ market }: { market: MarketInfo }) {
           ))}
         </div>
       </div>
-      <div class="chart" ref={container} data-testid="chart" data-candles={candles.count} data-last-close={candles.lastClose} />
+      <div class="chart-wrap">
+        <div class="chart" ref={container} data-testid="chart" data-candles={candles.count} data-last-close={candles.lastClose} />
+        {candles.count === 0 && <p class="chart-empty muted">No trades yet: candles appear with the first trade.</p>}
+      </div>
     </section>
   );
 }

@@ -22,7 +22,18 @@ const statusLabels: Record<string, string> = {
 
 const kindLabels: Record<OrderKind, string> = { LIMIT: 'Limit', MARKET: 'Market', LIMIT_MAKER: 'Post only' };
 
-export function OrderForm({ market, price, onPriceChange }: { market: MarketInfo; price: string; onPriceChange: (price: string) => void }) {
+export function OrderForm({
+  market,
+  price,
+  onPriceChange,
+  referencePrice,
+}: {
+  market: MarketInfo;
+  price: string;
+  onPriceChange: (price: string) => void;
+  /** Last trade price: sizes a market buy by balance, where the form has no price. */
+  referencePrice: string;
+}) {
   const { user } = useStore(session);
   const balanceList = useStore(balances);
   const [side, setSide] = useState<'BUY' | 'SELL'>('BUY');
@@ -48,9 +59,9 @@ export function OrderForm({ market, price, onPriceChange }: { market: MarketInfo
     const share = divideDecimal(multiplyDecimal(free, { units: BigInt(percent), scale: 0 }), { units: 100n, scale: 0 }, free.scale + 2);
     let amount = share;
     if (side === 'BUY') {
-      const unitPrice = parseDecimal(price);
+      const unitPrice = parseDecimal(kind === 'MARKET' ? referencePrice : price);
       if (!unitPrice || unitPrice.units === 0n) {
-        setError('Enter a price first to size a buy by balance.');
+        setError(kind === 'MARKET' ? 'No last price yet to size a market buy by balance.' : 'Enter a price first to size a buy by balance.');
         return;
       }
       amount = divideDecimal(share, unitPrice, market.quantityDecimals + 2);

@@ -4,12 +4,17 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { navigate } from '../lib/router.ts';
 import { useStore } from '../lib/store.ts';
 import { fixed, formatDecimal, parseDecimal } from '../lib/decimal.ts';
-import { markets, tickers, type MarketInfo } from '../state.ts';
+import { markets, tickers, type MarketInfo, type Ticker } from '../state.ts';
 import { Chart } from './chart.tsx';
 import { OrderBook } from './order-book.tsx';
 import { RecentTrades } from './recent-trades.tsx';
 import { OrderForm } from './order-form.tsx';
 import { OrdersPanel } from './orders-panel.tsx';
+
+/** A market with no trade yet has no price: show dashes rather than zeros. */
+function traded(ticker: Ticker | undefined): Ticker | undefined {
+  return ticker && Number(ticker.lastPrice) > 0 ? ticker : undefined;
+}
 
 function MarketSelector({ market }: { market: MarketInfo }) {
   const list = useStore(markets);
@@ -40,7 +45,7 @@ function MarketSelector({ market }: { market: MarketInfo }) {
             <span>24h</span>
           </div>
           {list.map((item) => {
-            const ticker = all[item.symbol];
+            const ticker = traded(all[item.symbol]);
             const change = Number(ticker?.priceChangePercent ?? 0);
             return (
               <button
@@ -69,7 +74,7 @@ function MarketSelector({ market }: { market: MarketInfo }) {
 }
 
 function MarketBar({ market }: { market: MarketInfo }) {
-  const ticker = useStore(tickers)[market.symbol];
+  const ticker = traded(useStore(tickers)[market.symbol]);
   const change = Number(ticker?.priceChangePercent ?? 0);
   return (
     <div class="market-bar">
@@ -105,7 +110,10 @@ function MarketBar({ market }: { market: MarketInfo }) {
 export function TradingScreen({ symbol }: { symbol: string }) {
   const list = useStore(markets);
   const market = list.find((item) => item.symbol === symbol);
-  const ticker = useStore(tickers)[symbol];
+  const ticker = traded(useStore(tickers)[symbol]);
+  useEffect(() => {
+    document.title = ticker ? `${fixed(ticker.lastPrice, market?.priceDecimals ?? 2)} ${symbol} | Bourse` : `${symbol} | Bourse`;
+  }, [ticker?.lastPrice, symbol]);
   const [price, setPrice] = useState('');
   if (!market) return <p class="empty-screen">{list.length ? `Unknown market ${symbol}.` : 'Loading markets…'}</p>;
   // A price picked from the book or the trades is written with the market's tick decimals.
@@ -120,7 +128,7 @@ export function TradingScreen({ symbol }: { symbol: string }) {
         <OrderBook market={market} onPrice={pickPrice} lastPrice={ticker?.lastPrice ?? ''} />
         <Chart market={market} />
         <div class="right-column">
-          <OrderForm market={market} price={price} onPriceChange={setPrice} />
+          <OrderForm market={market} price={price} onPriceChange={setPrice} referencePrice={ticker?.lastPrice ?? ''} />
           <RecentTrades market={market} onPrice={pickPrice} />
         </div>
         <OrdersPanel market={market} />

@@ -25,6 +25,11 @@ export type ResolvedStream =
   | { kind: 'market'; name: string; channel: string }
   | { kind: 'user'; name: string; channel: string; listenKey: string; accountId: number };
 
+/** A name shaped like a listenKey (no '@', 16..128 letters and digits). */
+export function looksLikeListenKey(name: string): boolean {
+  return listenKeyPattern.test(name);
+}
+
 export function listenKeyCacheKey(listenKey: string): string {
   return `listenKey:${listenKey}`;
 }
