@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const adminToken = 'bench-admin-token';
     const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-    const exchange = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
+    const exchange = spawn(process.execPath, [...profile, '--import', 'tsx', process.env.BENCH_SERVER_ENTRY ?? 'src/main.ts'], {
       env: {
         ...process.env,
         PORT: String(port),

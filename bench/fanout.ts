@@ -4,12 +4,13 @@
 //    a separate process, and measures delivery latency from the engine event time `E` to
 //    receipt by each client (p50/p99 per stream), plus the server's memory per connection.
 // 2. Metrics overhead: replays the standard order flow through the engine in host-sized
-//    batches, with and without the engine instrumentation (instrumentEngine + per-batch
-//    counters), alternating passes, and reports the throughput cost.
+//    batches, plain and with the engine metrics (the host's per-batch observer, and the
+//    per-command wrapper for engines outside a host), in rotating passes, and reports the
+//    throughput cost of each.
 // Usage: npm run bench:fanout -- [--clients N] [--duration S] [--rate N] [--only fanout|metrics] [--json]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,14 +19,15 @@ import { Engine } from '../src/engine/engine.ts';
 import { EventBuffer } from '../src/domain/events.ts';
 import type { Command } from '../src/domain/command.ts';
 import { orderFlowSetup, parseOrderFlow } from '../src/engine/orderflow.ts';
-import { createEngineMetrics, instrumentEngine } from '../src/adapters/metrics.ts';
+import { createEngineMetrics, engineBatchObserver, instrumentEngine } from '../src/adapters/metrics.ts';
 import { newHistogram, recordMicroseconds, summarize, type Histogram } from '../src/tools/loadtest/recorder.ts';
 import { startEmbeddedServer } from '../test/ops/embedded-server.ts';
 
 const usage = `usage: npm run bench:fanout -- [options]
   --clients N        WebSocket clients on one market (default 5000)
   --duration S       seconds of order flow while they listen (default 20)
-  --rate N           orders per second from the load tester (default 200)
+  --rate N           orders per second from the load tester (default 20; every trade is
+                     one message to each client, so sends/s ~ trades/s x clients)
   --connect-batch N  connections opened at once while connecting (default 250)
   --commands N       order-flow commands for the metrics-overhead run (default 500000)
   --only WHAT        fanout | metrics (default: both)
@@ -50,7 +52,7 @@ interface Options {
 }
 
 function parseArguments(argv: string[]): Options | null {
-  const options: Options = { clients: 5000, durationSeconds: 20, rate: 200, connectBatch: 250, commands: 500_000, only: null, json: false };
+  const options: Options = { clients: 5000, durationSeconds: 20, rate: 20, connectBatch: 250, commands: 500_000, only: null, json: false };
   for (let index = 0; index < argv.length; index++) {
     const name = argv[index];
     const value = () => {
@@ -112,6 +114,7 @@ interface FanoutResult {
   durationSeconds: number;
   ordersOk: number;
   messages: number;
+  messagesPerSecond: number;
   closedDuringRun: number;
   tradeLatencyMs: ReturnType<typeof summarize>;
   depthLatencyMs: ReturnType<typeof summarize>;
@@ -194,6 +197,7 @@ async function fanout(options: Options): Promise<FanoutResult> {
       durationSeconds: options.durationSeconds,
       ordersOk: result.requests.ok,
       messages,
+      messagesPerSecond: Math.round(messages / options.durationSeconds),
       closedDuringRun,
       tradeLatencyMs: summarize(trade),
       depthLatencyMs: summarize(depth),
@@ -225,10 +229,18 @@ function orderFlowCommands(count: number): Command[] {
   }
 }
 
-/** One pass on a fresh engine in host-sized batches, yielding to microtasks between batches as the host does. */
-async function enginePass(commands: Command[], instrumented: boolean): Promise<number> {
+type OverheadVariant = 'plain' | 'host-hook' | 'engine-wrapper';
+
+/**
+ * One pass on a fresh engine in host-sized batches, yielding to microtasks between batches
+ * as the host does. `host-hook` is what EngineHost does with `onBatchExecuted` (two clock
+ * reads and three histogram updates per batch: the wiring in use); `engine-wrapper` is
+ * instrumentEngine (a wrapped execute per command, for engines outside a host).
+ */
+async function enginePass(commands: Command[], variant: OverheadVariant): Promise<number> {
   const metrics = createEngineMetrics({ processMetrics: false });
-  const engine = instrumented ? instrumentEngine(new Engine(), metrics) : new Engine();
+  const engine = variant === 'engine-wrapper' ? instrumentEngine(new Engine(), metrics) : new Engine();
+  const observe = variant === 'host-hook' ? engineBatchObserver(metrics) : null;
   const out = new EventBuffer();
   for (const command of orderFlowSetup()) engine.execute(command, out);
   out.clear();
@@ -237,50 +249,83 @@ async function enginePass(commands: Command[], instrumented: boolean): Promise<n
   const started = performance.now();
   for (let first = 0; first < commands.length; first += overheadBatchCommands) {
     const last = Math.min(commands.length, first + overheadBatchCommands);
+    const batchStartedMs = observe === null ? 0 : performance.now();
     for (let index = first; index < last; index++) {
       engine.execute(commands[index], out);
       out.clear();
     }
-    if (instrumented) {
-      metrics.engineCommands.inc(last - first);
-      metrics.engineLastCommandSequence.set(last);
-    }
+    if (observe !== null) observe(last - first, (performance.now() - batchStartedMs) / 1000);
     await Promise.resolve();
   }
   const seconds = (performance.now() - started) / 1000;
-  if (instrumented && metrics.engineCommandDuration.count !== commands.length + setupCommands) throw new Error('instrumentation missed commands');
+  const expected = variant === 'engine-wrapper' ? commands.length + setupCommands : variant === 'host-hook' ? commands.length : 0;
+  if (metrics.engineCommandDuration.count !== expected) throw new Error(`${variant}: observed ${metrics.engineCommandDuration.count} commands, expected ${expected}`);
   return commands.length / seconds;
 }
 
 async function metricsOverhead(commandCount: number) {
   progress(`metrics overhead: generating ${commandCount} order-flow commands`);
   const commands = orderFlowCommands(commandCount);
-  await enginePass(commands.slice(0, Math.min(100_000, commands.length)), false);
-  await enginePass(commands.slice(0, Math.min(100_000, commands.length)), true);
-  const plain: number[] = [];
-  const instrumented: number[] = [];
+  const variants: OverheadVariant[] = ['plain', 'host-hook', 'engine-wrapper'];
+  const warmup = commands.slice(0, Math.min(100_000, commands.length));
+  for (const variant of variants) await enginePass(warmup, variant);
+  const rates: Record<OverheadVariant, number[]> = { plain: [], 'host-hook': [], 'engine-wrapper': [] };
   for (let pass = 0; pass < overheadPasses; pass++) {
-    // Alternate which variant goes first, so drift on a shared machine hits both alike.
-    if (pass % 2 === 0) {
-      plain.push(await enginePass(commands, false));
-      instrumented.push(await enginePass(commands, true));
-    } else {
-      instrumented.push(await enginePass(commands, true));
-      plain.push(await enginePass(commands, false));
+    // Rotate the order, so drift on a shared machine hits every variant alike.
+    for (let offset = 0; offset < variants.length; offset++) {
+      const variant = variants[(pass + offset) % variants.length];
+      rates[variant].push(await enginePass(commands, variant));
     }
-    progress(`pass ${pass + 1}: plain ${Math.round(plain[pass])}/s, instrumented ${Math.round(instrumented[pass])}/s`);
+    progress(`pass ${pass + 1}: ${variants.map((variant) => `${variant} ${Math.round(rates[variant][pass])}/s`).join(', ')}`);
   }
   const median = (values: number[]) => [...values].sort((left, right) => left - right)[Math.floor(values.length / 2)];
-  const bestPlain = Math.max(...plain);
-  const bestInstrumented = Math.max(...instrumented);
+  const overhead = (variant: OverheadVariant) => ({
+    commandsPerSecondBest: Math.round(Math.max(...rates[variant])),
+    overheadPercentBestOfEach: Math.round((1 - Math.max(...rates[variant]) / Math.max(...rates.plain)) * 1000) / 10,
+    overheadPercentMedianOfPairs: Math.round((1 - median(rates[variant].map((value, index) => value / rates.plain[index]))) * 1000) / 10,
+  });
+  // The same costs measured in isolation, which a shared machine's noise does not swamp:
+  // the observer's work per batch, and the wrapper's work per call around a no-op engine.
+  const isolatedMetrics = createEngineMetrics({ processMetrics: false });
+  const observe = engineBatchObserver(isolatedMetrics);
+  const hookCalls = 1_000_000;
+  const hookStarted = performance.now();
+  for (let call = 0; call < hookCalls; call++) {
+    const batchStartedMs = performance.now();
+    observe(overheadBatchCommands, (performance.now() - batchStartedMs) / 1000);
+  }
+  const hookNanosecondsPerBatch = ((performance.now() - hookStarted) * 1e6) / hookCalls;
+  const noOp = { calls: 0, execute(_command: number, _out: null) { this.calls += 1; } };
+  const wrapped = instrumentEngine({ calls: 0, execute(_command: number, _out: null) { this.calls += 1; } }, isolatedMetrics);
+  const wrapperCalls = 20_000_000;
+  const timeCalls = async (target: { execute(command: number, out: null): void }) => {
+    const started = performance.now();
+    for (let first = 0; first < wrapperCalls; first += overheadBatchCommands) {
+      for (let call = first; call < first + overheadBatchCommands; call++) target.execute(call, null);
+      if (first % (overheadBatchCommands * 1024) === 0) await Promise.resolve();
+    }
+    return ((performance.now() - started) * 1e6) / wrapperCalls;
+  };
+  await timeCalls(noOp);
+  await timeCalls(wrapped);
+  const plainCallNanoseconds = await timeCalls(noOp);
+  const wrappedCallNanoseconds = await timeCalls(wrapped);
+  const engineNanosecondsPerCommand = 1e9 / Math.max(...rates.plain);
+  const wrapperNanosecondsPerCommand = Math.max(0, wrappedCallNanoseconds - plainCallNanoseconds);
   return {
     commands: commands.length,
     batchCommands: overheadBatchCommands,
     passes: overheadPasses,
-    plainCommandsPerSecondBest: Math.round(bestPlain),
-    instrumentedCommandsPerSecondBest: Math.round(bestInstrumented),
-    overheadPercentBestOfEach: Math.round((1 - bestInstrumented / bestPlain) * 1000) / 10,
-    overheadPercentMedianOfPairs: Math.round((1 - median(instrumented.map((value, index) => value / plain[index]))) * 1000) / 10,
+    isolated: {
+      engineNanosecondsPerCommand: Math.round(engineNanosecondsPerCommand),
+      hookNanosecondsPerBatch: Math.round(hookNanosecondsPerBatch),
+      hookOverheadPercent: Math.round((hookNanosecondsPerBatch / (overheadBatchCommands * engineNanosecondsPerCommand)) * 10000) / 100,
+      wrapperNanosecondsPerCommand: Math.round(wrapperNanosecondsPerCommand * 10) / 10,
+      wrapperOverheadPercent: Math.round((wrapperNanosecondsPerCommand / engineNanosecondsPerCommand) * 10000) / 100,
+    },
+    plainCommandsPerSecondBest: Math.round(Math.max(...rates.plain)),
+    hostHook: overhead('host-hook'),
+    engineWrapper: overhead('engine-wrapper'),
   };
 }
 
@@ -290,9 +335,11 @@ async function main(): Promise<void> {
     console.log(usage);
     return;
   }
-  const report: Record<string, unknown> = {};
+  // The machine is shared: the load average says how much of it the benchmark had.
+  const report: Record<string, unknown> = { startedAt: new Date().toISOString(), loadAverageAtStart: loadavg().map((value) => Math.round(value * 10) / 10) };
   if (options.only !== 'metrics') report.fanout = await fanout(options);
   if (options.only !== 'fanout') report.metricsOverhead = await metricsOverhead(options.commands);
+  report.loadAverageAtEnd = loadavg().map((value) => Math.round(value * 10) / 10);
   if (options.json) {
     console.log(JSON.stringify(report));
     return;

@@ -12,8 +12,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** name -> [entry file relative to the package root, one-line description]. */
 const subcommands = {
   start: ['src/main.ts', 'start the embedded exchange (every role in one process)'],
-  cluster: ['src/cluster.ts', 'run one role of the cluster mode'],
-  loadtest: ['bench/loadtest.ts', 'drive a running exchange with signed orders'],
+  cluster: ['src/cluster/up.ts', 'run the whole cluster on this machine (NATS, PostgreSQL, Redis, nginx)'],
+  loadtest: ['src/tools/loadtest/main.ts', 'drive a running exchange with signed orders'],
 };
 
 function usage() {

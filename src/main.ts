@@ -21,6 +21,7 @@ import { EngineHost } from './services/engine-host/engine-host.ts';
 import { openSnapshotStore } from './services/engine-host/snapshots.ts';
 import { SqlHistoryReads, startLedgerProjection, solvencyFromSql } from './services/ledger/index.ts';
 import { registerMarketDataRoutes, startMarketData } from './services/market-data/index.ts';
+import { registerNotificationRoutes, startNotifier } from './services/notifier/index.ts';
 import { attachStreamServer } from './services/gateway/streams.ts';
 import { buildGatewayApp } from './services/gateway/app.ts';
 import { SqlAccountStore } from './services/gateway/accounts.ts';
@@ -35,7 +36,7 @@ import {
   createEmbeddedMetrics,
   instrumentCache,
   instrumentCommandBus,
-  instrumentEngine,
+  engineBatchObserver,
   instrumentFastify,
   instrumentPubSub,
   instrumentRecordLog,
@@ -83,7 +84,8 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
     closers.push({ name: 'command-log', close: () => commandLog.close() });
     const snapshots = await openSnapshotStore(join(config.dataDirectory, 'snapshots'));
     const host = await EngineHost.start({
-      createEngine: () => instrumentEngine(new Engine(), metrics),
+      createEngine: () => new Engine(),
+      onBatchExecuted: engineBatchObserver(metrics),
       commandLog,
       codec: { encode: encodeCommand, decode: decodeCommand },
       snapshots,
@@ -96,7 +98,7 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
 
     // 3. Database and ledger projection.
     // PGlite works on its own thread so ledger transactions never stall the gateway.
-    const db = await WorkerPgliteDatabase.open({ dataDirectory: join(config.dataDirectory, 'pglite') });
+    const db = await WorkerPgliteDatabase.open({ dataDirectory: join(config.dataDirectory, 'pglite'), niceness: 10 });
     closers.push({ name: 'database', close: () => db.close() });
     await migrate(db, { logger: createLogger('migrate') });
     const ledger = await startLedgerProjection({ db, feed: host, logger: createLogger('ledger') });
@@ -109,6 +111,8 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
     closers.push({ name: 'cache', close: async () => { await pubsub.close(); await cache.close(); } });
     const marketData = await startMarketData({ feed: host, reads: host, cache, pubsub, history, logger: createLogger('market-data') });
     closers.push({ name: 'market-data', close: () => marketData.stop() });
+    const notifier = await startNotifier({ feed: host, db, pubsub, reads: host, cache, logger: createLogger('notifier') });
+    closers.push({ name: 'notifier', close: () => notifier.stop() });
 
     // 5. Accounts, seed, gateway, streams.
     const accounts = new SqlAccountStore(db);
@@ -142,6 +146,7 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
       {
         extraRoutes: [
           (instance) => registerMarketDataRoutes(instance, { cache, reads: host, history }),
+          (instance, context) => registerNotificationRoutes(instance, { db, cache, authenticate: (request) => context.authenticatedAccount(request) }),
           (instance) => registerWebSessionRoutes(instance, { database: db, accounts, cache, adminToken: config.adminToken, reads: host, metrics }),
           (instance) => {
             if (options.webUi === false) return;
@@ -163,7 +168,11 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
     const stopCollecting = collectEmbeddedState(metrics, {
       engine: host,
       commandLog,
-      consumers: { ledger: () => history.projectedEventSequence(), 'market-data': () => marketData.appliedEventSequence() },
+      consumers: {
+        ledger: () => history.projectedEventSequence(),
+        'market-data': () => marketData.appliedEventSequence(),
+        notifier: () => notifier.appliedEventSequence(),
+      },
       streams,
       dataDirectory: config.dataDirectory,
     });

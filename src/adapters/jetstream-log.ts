@@ -17,6 +17,7 @@ import {
   StorageType,
   type JetStreamClient,
   type JetStreamManager,
+  type JsMsg,
   type PubAck,
   type StoredMsg,
 } from '@nats-io/jetstream';
@@ -535,37 +536,60 @@ export class JetStreamLog implements RecordLog {
     const consumer = await this.client.consumers.get(this.stream, info.name);
     const messages = await consumer.consume({ max_messages: followPendingMessagesMax });
     setStopper(() => void messages.stop());
+    // A reader moves arriving messages into `arrived`; the loop below takes everything that
+    // has arrived at once (batches grow under load, a lone record goes out immediately),
+    // hands it over in chunks of batchMax, then acknowledges it. The reader never waits on
+    // the handler, so the consumer's window (max_ack_pending) always drains.
+    const arrived: JsMsg[] = [];
+    const waker: { wake: (() => void) | null } = { wake: null };
+    let readerDone = false;
+    let readerError: unknown = null;
+    const reader = (async () => {
+      try {
+        for await (const message of messages) {
+          arrived.push(message);
+          waker.wake?.();
+        }
+      } catch (error) {
+        readerError = error;
+      } finally {
+        readerDone = true;
+        waker.wake?.();
+      }
+    })();
     try {
-      let pending: LogRecord[] = [];
-      let unacked: { ack(): void }[] = [];
-      const deliver = async (): Promise<void> => {
-        while (pending.length > 0 && !isStopped()) {
-          const chunk = pending.length <= batchMax ? pending : pending.slice(0, batchMax);
-          pending = pending.length <= batchMax ? [] : pending.slice(batchMax);
+      while (!isStopped()) {
+        if (arrived.length === 0) {
+          if (readerDone) break;
+          await new Promise<void>((resolve) => (waker.wake = resolve));
+          waker.wake = null;
+          continue;
+        }
+        const taken = arrived.splice(0, arrived.length);
+        const records: LogRecord[] = [];
+        for (const message of taken) {
+          const range = rangeOf(message);
+          const expected = next + records.length;
+          if (range.firstSequence > expected) throw new Error(`log ${this.stream} gap: expected record ${expected}, message starts at ${range.firstSequence}`);
+          const payloads = decodeRecords(message.data);
+          for (let index = 0; index < payloads.length; index++) {
+            const sequence = range.firstSequence + index;
+            // Records before `next` were handed over already (a redelivery): skip them.
+            if (sequence === next + records.length) records.push({ sequence, payload: payloads[index]! });
+          }
+        }
+        for (let index = 0; index < records.length && !isStopped(); index += batchMax) {
+          const chunk = records.length <= batchMax ? records : records.slice(index, index + batchMax);
           await onRecords(chunk);
           next = chunk[chunk.length - 1]!.sequence + 1;
         }
-        for (const message of unacked) message.ack();
-        unacked = [];
-      };
-      for await (const message of messages) {
         if (isStopped()) break;
-        const range = rangeOf(message);
-        const expectedNext = next + pending.length;
-        if (range.firstSequence > expectedNext) throw new Error(`log ${this.stream} gap: expected record ${expectedNext}, message starts at ${range.firstSequence}`);
-        const payloads = decodeRecords(message.data);
-        for (let index = 0; index < payloads.length; index++) {
-          const sequence = range.firstSequence + index;
-          if (sequence >= expectedNext && sequence === next + pending.length) pending.push({ sequence, payload: payloads[index]! });
-        }
-        unacked.push(message);
-        // Hand over what has arrived once nothing more is buffered locally (or the batch is
-        // full): under load batches grow, when idle every record goes out at once.
-        if (pending.length >= batchMax || messages.getPending() === 0) await deliver();
+        for (const message of taken) message.ack();
       }
-      await deliver();
+      if (readerError && !isStopped()) throw readerError;
     } finally {
       void messages.stop();
+      await reader;
       await this.manager.consumers.delete(this.stream, info.name).catch(() => false);
     }
     return next;

@@ -578,7 +578,21 @@ export function instrumentPubSub(pubsub: PubSub, metrics: Partial<MarketDataMetr
 }
 
 /**
- * Wraps the engine's `execute` to observe batches without a clock read per command: the
+ * The engine host's batch observer (`EngineHost.start({ ..., onBatchExecuted: engineBatchObserver(metrics) })`):
+ * batch size, batch time, and that time spread over the batch's commands as the
+ * per-command latency. Two clock reads per batch and no work per command.
+ */
+export function engineBatchObserver(metrics: EngineMetricSet): (commands: number, seconds: number) => void {
+  return (commands, seconds) => {
+    if (commands <= 0) return;
+    metrics.engineBatchSize.observe(commands);
+    metrics.engineBatchDuration.observe(seconds);
+    metrics.engineCommandDuration.observeMany(seconds / commands, commands);
+  };
+}
+
+/**
+ * For engines outside an EngineHost (followers, benchmarks): wraps the engine's `execute` to observe batches without a clock read per command: the
  * first command of a synchronous run starts a timer and queues a microtask; the microtask
  * (which runs once the host's batch loop has returned) observes the batch size, the batch
  * time, and that time divided over its commands as the per-command latency. Use it in
@@ -666,7 +680,8 @@ export interface EmbeddedStateSources {
  * sequences, WebSocket totals come from the stream server's own counts. Nothing here runs
  * on the hot path. Call it after recovery (replay progress is then 1).
  */
-export function collectEmbeddedState(metrics: EngineMetrics & ConsumerMetrics & Partial<WebSocketMetrics & LedgerMetricSet>, sources: EmbeddedStateSources): () => void {
+export function collectEmbeddedState(metrics: EngineMetrics & Partial<ConsumerMetrics & WebSocketMetrics & LedgerMetricSet>, sources: EmbeddedStateSources): () => void {
+  const consumerMetrics = metrics.consumerLag && metrics.consumerLastEventSequence && metrics.consumerEvents ? { lag: metrics.consumerLag, last: metrics.consumerLastEventSequence, events: metrics.consumerEvents } : null;
   const commandsAtStart = sources.engine.lastCommandSequence();
   const eventsAtStart = sources.engine.lastEventSequence();
   const consumersAtStart = new Map<string, number>();
@@ -688,13 +703,13 @@ export function collectEmbeddedState(metrics: EngineMetrics & ConsumerMetrics & 
       metrics.engineLeader.set(sources.leader === undefined || sources.leader() ? 1 : 0);
       if (sources.commandLog) metrics.engineLogLag.set(Math.max(0, (await sources.commandLog.lastSequence()) - lastCommand));
       for (const row of sources.engine.solvency?.() ?? []) metrics.solvencyDifference.labels(row.asset).set(Number(BigInt(row.balancesAtoms) - BigInt(row.supplyAtoms)));
-      for (const [consumer, position] of Object.entries(sources.consumers ?? {})) {
+      for (const [consumer, position] of Object.entries(consumerMetrics ? (sources.consumers ?? {}) : {})) {
         const applied = await position();
         if (!consumersAtStart.has(consumer)) consumersAtStart.set(consumer, applied);
         const lag = Math.max(0, lastEvent - applied);
-        metrics.consumerLag.labels(consumer).set(lag);
-        metrics.consumerLastEventSequence.labels(consumer).set(applied);
-        metrics.consumerEvents.labels(consumer).value = applied - consumersAtStart.get(consumer)!;
+        consumerMetrics!.lag.labels(consumer).set(lag);
+        consumerMetrics!.last.labels(consumer).set(applied);
+        consumerMetrics!.events.labels(consumer).value = applied - consumersAtStart.get(consumer)!;
         if (consumer === 'ledger' && metrics.ledgerLag) {
           // Without event times at hand, the ledger's lag in seconds is how long its backlog
           // has existed, as seen from the first scrape that saw it behind.
@@ -713,6 +728,25 @@ export function collectEmbeddedState(metrics: EngineMetrics & ConsumerMetrics & 
   ];
   if (sources.dataDirectory !== undefined) removers.push(watchDataDirectory(metrics, sources.dataDirectory));
   return () => removers.forEach((remove) => remove());
+}
+
+/**
+ * Consumer lag from a role's readiness status (`{ eventLogSequence, appliedEventSequence }`
+ * or `projectedEventSequence`), read at scrape time: the cluster role shell wires it for
+ * the ledger, market-data and notifier roles without touching their code.
+ */
+export function collectConsumerStatus(metrics: ConsumerMetrics & CommonMetrics, consumer: string, status: () => Record<string, unknown> | Promise<Record<string, unknown>>): () => void {
+  let appliedAtStart: number | null = null;
+  return metrics.addCollector(async () => {
+    const fields = await status();
+    const applied = Number(fields.appliedEventSequence ?? fields.projectedEventSequence);
+    const last = Number(fields.eventLogSequence);
+    if (!Number.isFinite(applied) || !Number.isFinite(last)) return;
+    appliedAtStart ??= applied;
+    metrics.consumerLag.labels(consumer).set(Math.max(0, last - applied));
+    metrics.consumerLastEventSequence.labels(consumer).set(applied);
+    metrics.consumerEvents.labels(consumer).value = applied - appliedAtStart;
+  });
 }
 
 /**

@@ -2,6 +2,8 @@
 // thread's requests in order. A transaction runs inside PGlite's own transaction(); its
 // queries arrive tagged with its id, and it ends when the main thread says commit or
 // rollback (a rollback throws inside the callback, which is how PGlite rolls back).
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PgliteDatabase } from './pglite.ts';
 import type { SqlExecutor } from '../ports/sql.ts';
@@ -11,6 +13,24 @@ interface OpenTransaction {
   end: (commit: boolean) => void;
   done: Promise<void>;
 }
+
+/**
+ * Niceness of this thread (Linux: setpriority on the thread's id). The database serves a
+ * projection that may lag; under CPU contention the gateway and engine thread come first.
+ */
+export const databaseThreadNiceness = 10;
+
+function lowerThisThreadsPriority(niceness: number | undefined): void {
+  if (!niceness) return;
+  try {
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isSafeInteger(threadId) && threadId > 0) setPriority(threadId, niceness);
+  } catch {
+    // Not Linux, or not permitted: run at normal priority.
+  }
+}
+
+lowerThisThreadsPriority((workerData as { niceness?: number }).niceness);
 
 const port = parentPort!;
 const opened = PgliteDatabase.open({ dataDirectory: (workerData as { dataDirectory?: string }).dataDirectory });

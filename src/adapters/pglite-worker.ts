@@ -10,6 +10,11 @@ import type { SqlDatabase, SqlExecutor, SqlResult } from '../ports/sql.ts';
 export interface WorkerPgliteOptions {
   /** Directory for the database files; omitted: in memory. */
   dataDirectory?: string;
+  /**
+   * Niceness of the database thread (Linux; 0..19, default 0). The embedded mode uses 10 so
+   * that, on a busy machine, the projection lags rather than the order path.
+   */
+  niceness?: number;
 }
 
 type Request =
@@ -52,7 +57,7 @@ export class WorkerPgliteDatabase implements SqlDatabase {
     // The thread's entry is TypeScript: register tsx's loader in it first (hooks are per thread).
     const entry = new URL('./pglite-worker-thread.ts', import.meta.url).href;
     const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`;
-    const worker = new Worker(bootstrap, { eval: true, workerData: { dataDirectory: options.dataDirectory } });
+    const worker = new Worker(bootstrap, { eval: true, workerData: { dataDirectory: options.dataDirectory, niceness: options.niceness ?? 0 } });
     const database = new WorkerPgliteDatabase(worker);
     // The first request waits for the worker to open the database.
     await database.call({ id: 0, op: 'query', text: 'SELECT 1' });

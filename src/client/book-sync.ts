@@ -102,6 +102,8 @@ export class BookSync {
   readonly book = new LocalOrderBook();
   resyncs = 0;
   eventsApplied = 0;
+  /** lastUpdateId of the snapshot the book was last synced from (-1 before the first sync). */
+  snapshotUpdateId = -1;
   private socket: WebSocket | null = null;
   private buffer: DepthEvent[] = [];
   private synced = false;
@@ -203,6 +205,7 @@ export class BookSync {
         continue;
       }
       this.book.reset(snapshot); // step 5
+      this.snapshotUpdateId = snapshot.lastUpdateId;
       let gap = false;
       for (const event of this.buffer) {
         const outcome = this.book.apply(event);

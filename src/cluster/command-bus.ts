@@ -35,12 +35,26 @@ export interface NatsCommandBusOptions {
 
 export class NatsCommandBus implements CommandBus {
   private readonly options: NatsCommandBusOptions;
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(options: NatsCommandBusOptions) {
     this.options = options;
   }
 
-  async submit(command: Command, timeoutMs = this.options.timeoutMsDefault ?? commandTimeoutMsDefault): Promise<CommandResult> {
+  submit(command: Command, timeoutMs = this.options.timeoutMsDefault ?? commandTimeoutMsDefault): Promise<CommandResult> {
+    const submitted = this.send(command, timeoutMs);
+    const tracked = submitted.catch(() => undefined);
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+    return submitted;
+  }
+
+  /** Resolves once every command this bus submitted so far has been answered (or failed). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+  }
+
+  private async send(command: Command, timeoutMs: number): Promise<CommandResult> {
     const deadline = performance.now() + timeoutMs;
     const payload = encodeCommand(command);
     for (;;) {

@@ -14,6 +14,7 @@ import { EngineHost, type EngineSnapshotStore, type SnapshotInfo } from '../serv
 import { JetStreamLog } from '../adapters/jetstream-log.ts';
 import { NatsLease } from '../adapters/nats-lease.ts';
 import { connectNats } from '../adapters/nats-connection.ts';
+import { collectEmbeddedState, engineBatchObserver, instrumentRecordLog } from '../adapters/metrics.ts';
 import type { MatchingEngine } from '../engine/types.ts';
 import { serveCommands } from './command-bus.ts';
 import { EngineFollower } from './engine-follower.ts';
@@ -69,12 +70,12 @@ export interface EngineRoleOptions {
   createEngine?: () => MatchingEngine;
 }
 
-export async function startEngineRole(context: RoleContext, options: EngineRoleOptions): Promise<RoleHandle> {
-  const { settings, logger } = context;
+export async function startEngineRole(context: RoleContext<'engine'>, options: EngineRoleOptions): Promise<RoleHandle> {
+  const { settings, logger, metrics } = context;
   const createEngine = options.createEngine ?? (() => new Engine());
   const connection = await connectNats(settings.natsUrl, `bourse-engine-${settings.instance}`);
-  const commandLog = await JetStreamLog.open({ stream: settings.commandStream, connection, replicas: settings.jetStreamReplicas });
-  const eventLog = await JetStreamLog.open({ stream: settings.eventStream, connection, replicas: settings.jetStreamReplicas });
+  const commandLog = instrumentRecordLog(await JetStreamLog.open({ stream: settings.commandStream, connection, replicas: settings.jetStreamReplicas }), metrics, 'command');
+  const eventLog = instrumentRecordLog(await JetStreamLog.open({ stream: settings.eventStream, connection, replicas: settings.jetStreamReplicas }), metrics, 'event');
   const lease = await NatsLease.open({ bucket: settings.leaseBucket, holderId: settings.instance, ttlMs: settings.leaseTtlMs, connection });
   const follower = new EngineFollower(createEngine(), commandLog, logger.child({ component: 'follower' }));
   await follower.start();
@@ -87,6 +88,16 @@ export async function startEngineRole(context: RoleContext, options: EngineRoleO
   let unsubscribeFeed: (() => void) | null = null;
   let takeoverMs = 0;
   const abort = new AbortController();
+  // Metrics read at scrape time (docs/metrics.md): sequences, log lag, leadership, solvency.
+  collectEmbeddedState(metrics, {
+    engine: {
+      lastCommandSequence: () => (host ? host.lastCommandSequence() : follower.lastCommandSequence()),
+      lastEventSequence: () => (host ? host.lastEventSequence() : follower.lastEventSequence()),
+      solvency: () => host?.solvency() ?? [],
+    },
+    commandLog,
+    leader: () => state === 'leader',
+  });
 
   const takeOver = async (): Promise<void> => {
     const startedMs = performance.now();
@@ -117,6 +128,7 @@ export async function startEngineRole(context: RoleContext, options: EngineRoleO
       snapshots: followerSnapshot(follower.engine),
       commandTimeoutMs: options.commandTimeoutMs,
       logger: logger.child({ component: 'engine-host' }),
+      onBatchExecuted: engineBatchObserver(metrics),
     });
     const activePublisher = publisher;
     unsubscribeFeed = host.subscribe(activePublisher.queuedThrough(), (batch) => activePublisher.publish(batch.events));

@@ -94,6 +94,11 @@ export async function startGatewayRole(context: RoleContext, options: GatewayRol
         accounts,
         inspector: follower,
         waitForProjection,
+        // Commands this gateway sent, then everything the log holds now (other gateways' too).
+        commandsSettled: async () => {
+          await commands.settled();
+          await follower.waitFor(await commandLog.lastSequence(), readCatchUpMsMax);
+        },
         projectionSolvency: async () =>
           (await solvencyFromSql(db)).map((row) => ({
             asset: row.asset,

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../adapters/logger.ts';
-import { createRoleMetrics, type RoleMetricsByName } from '../adapters/metrics.ts';
+import { collectConsumerStatus, createRoleMetrics, type RoleMetricsByName } from '../adapters/metrics.ts';
 import { loadClusterSettings, type ClusterSettings } from './settings.ts';
 
 export interface RoleHandle {
@@ -113,6 +113,10 @@ export async function runRole<R extends ClusterRoleName>(role: R, start: (contex
     logger.fatal({ err: error }, 'start-up failed');
     console.error(`bourse ${role}: cannot start: ${(error as Error).message}`);
     process.exit(1);
+  }
+  if (role === 'ledger' || role === 'market-data' || role === 'notifier') {
+    const started = handle;
+    collectConsumerStatus(metrics as RoleMetricsByName['ledger'], role, () => started.status?.() ?? {});
   }
   logger.info({ healthPort, instance: settings.instance, cluster: settings.cluster }, `${role} started`);
 }

@@ -13,6 +13,8 @@ const initialLevelCapacity = 256;
 const initialLadderCapacity = 64;
 /** Ladder entries scanned linearly from the best end before switching to binary search. */
 const ladderLinearScanMax = 16;
+/** Shifts of up to this many ladder entries use a plain loop: copyWithin is a runtime call. */
+const ladderLoopShiftMax = 32;
 
 function growFloat64(array: Float64Array, capacity: number): Float64Array<ArrayBuffer> {
   const grown = new Float64Array(capacity);
@@ -231,9 +233,18 @@ export class BookSide {
       this.keys = growFloat64(this.keys, this.count * 2);
       this.levels = growInt32(this.levels, this.count * 2);
     }
-    // Shift the better levels up by one (a handful near the top of the book).
-    this.keys.copyWithin(index + 1, index, this.count);
-    this.levels.copyWithin(index + 1, index, this.count);
+    // Shift the better levels up by one (usually a handful near the top of the book).
+    const keys = this.keys;
+    const ladder = this.levels;
+    if (this.count - index > ladderLoopShiftMax) {
+      keys.copyWithin(index + 1, index, this.count);
+      ladder.copyWithin(index + 1, index, this.count);
+    } else {
+      for (let at = this.count; at > index; at--) {
+        keys[at] = keys[at - 1]!;
+        ladder[at] = ladder[at - 1]!;
+      }
+    }
     const level = pool.allocate(priceTicks);
     this.keys[index] = key;
     this.levels[index] = level;
@@ -251,8 +262,17 @@ export class BookSide {
       return;
     }
     const index = this.lowerBound(key);
-    this.keys.copyWithin(index, index + 1, this.count);
-    this.levels.copyWithin(index, index + 1, this.count);
+    const keys = this.keys;
+    const ladder = this.levels;
+    if (last - index > ladderLoopShiftMax) {
+      keys.copyWithin(index, index + 1, this.count);
+      ladder.copyWithin(index, index + 1, this.count);
+    } else {
+      for (let at = index; at < last; at++) {
+        keys[at] = keys[at + 1]!;
+        ladder[at] = ladder[at + 1]!;
+      }
+    }
     this.count = last;
   }
 }

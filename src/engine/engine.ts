@@ -1599,13 +1599,21 @@ export class Engine implements MatchingEngine {
         const slots = this.bookSlots(this.marketList[marketId]!, side);
         writer.number(slots.length);
         for (const slot of slots) {
-          for (const value of [
-            pool.orderId[slot]!, this.accountIds[pool.accountIndex[slot]!]!, pool.orderType[slot]!, pool.timeInForce[slot]!,
-            pool.stpMode[slot]!, pool.makerFeeBps[slot]!, pool.takerFeeBps[slot]!, pool.priceTicks[slot]!, pool.quantityLots[slot]!,
-            pool.filledLots[slot]!, pool.filledQuoteAtoms[slot]!, pool.heldAtoms[slot]!, pool.createdAtMs[slot]!, pool.updatedAtMs[slot]!,
-          ]) {
-            writer.number(value);
-          }
+          // Field order must match restoreOrder().
+          writer.number(pool.orderId[slot]!);
+          writer.number(this.accountIds[pool.accountIndex[slot]!]!);
+          writer.number(pool.orderType[slot]!);
+          writer.number(pool.timeInForce[slot]!);
+          writer.number(pool.stpMode[slot]!);
+          writer.number(pool.makerFeeBps[slot]!);
+          writer.number(pool.takerFeeBps[slot]!);
+          writer.number(pool.priceTicks[slot]!);
+          writer.number(pool.quantityLots[slot]!);
+          writer.number(pool.filledLots[slot]!);
+          writer.number(pool.filledQuoteAtoms[slot]!);
+          writer.number(pool.heldAtoms[slot]!);
+          writer.number(pool.createdAtMs[slot]!);
+          writer.number(pool.updatedAtMs[slot]!);
           writer.string(pool.clientOrderId[slot]!);
         }
       }

@@ -41,6 +41,13 @@ export class SnapshotWriter {
   }
 
   string(value: string): void {
+    if (value === '') {
+      // Most clientOrderIds are empty: skip the encoder.
+      this.ensure(4);
+      this.view.setUint32(this.offset, 0, true);
+      this.offset += 4;
+      return;
+    }
     const encoded = encoder.encode(value);
     this.ensure(4 + encoded.length);
     this.view.setUint32(this.offset, encoded.length, true);
@@ -99,6 +106,7 @@ export class SnapshotReader {
     if (length > snapshotStringBytesMax || this.offset + 4 + length > this.end) throw new SnapshotError('snapshot corrupt: truncated string');
     const start = this.offset + 4;
     this.offset = start + length;
+    if (length === 0) return '';
     try {
       return decoder.decode(this.bytes.subarray(start, start + length));
     } catch {

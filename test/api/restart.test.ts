@@ -6,7 +6,6 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileLog } from '../../src/adapters/file-log.ts';
@@ -19,23 +18,38 @@ const burstOrders = 600;
 const burstConcurrency = 32;
 const killAfterAcknowledged = 150;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
+/**
+ * Starts the server on a port of its own choosing (PORT=0) and reads the URL from its
+ * banner: picking a free port here and passing it down would race with other tests'
+ * servers that bind port 0 meanwhile.
+ */
+async function startServer(dataDirectory: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawnServer(dataDirectory);
+  const url = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`server did not print its URL: ${output}`)), 90_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
     });
-    server.on('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${output}`));
+    });
   });
+  return { child, url };
 }
 
-function startServer(dataDirectory: string, port: number): ChildProcess {
+function spawnServer(dataDirectory: string): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: {
       ...process.env,
       NODE_TEST_CONTEXT: '',
-      PORT: String(port),
+      PORT: '0',
       HOST: '127.0.0.1',
       BOURSE_DATA_DIR: dataDirectory,
       BOURSE_ADMIN_TOKEN: adminToken,
@@ -47,7 +61,7 @@ function startServer(dataDirectory: string, port: number): ChildProcess {
       BOURSE_WEIGHT_PER_MINUTE: '1000000',
       LOG_LEVEL: 'error',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
 }
 
@@ -75,9 +89,7 @@ describe('SIGKILL in the middle of a burst, then restart', () => {
 
   test('every acknowledged order survives exactly once; solvency; state equals a replay', async () => {
     dataDirectory = await mkdtemp(join(tmpdir(), 'bourse-restart-test-'));
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const first = startServer(dataDirectory, port);
+    const { child: first, url } = await startServer(dataDirectory);
     children.push(first);
     await waitUntilUp(url, first);
     const clients = [new ApiClient(url, demoKeys.apiKey, demoKeys.secret), new ApiClient(url, demoKeys.apiKey2, demoKeys.secret2)];
@@ -111,9 +123,11 @@ describe('SIGKILL in the middle of a burst, then restart', () => {
     await new Promise((resolve) => (first.exitCode !== null || first.signalCode !== null ? resolve(null) : first.once('exit', resolve)));
     assert.ok(acknowledged.size >= killAfterAcknowledged);
 
-    const second = startServer(dataDirectory, port);
+    // A port of its own again (the old one may be taken by now); new clients for it.
+    const { child: second, url: secondUrl } = await startServer(dataDirectory);
     children.push(second);
-    await waitUntilUp(url, second);
+    await waitUntilUp(secondUrl, second);
+    clients.splice(0, 2, new ApiClient(secondUrl, demoKeys.apiKey, demoKeys.secret), new ApiClient(secondUrl, demoKeys.apiKey2, demoKeys.secret2));
 
     // Each acknowledged order is there, with the id it was acknowledged with.
     for (const [clientOrderId, { orderId, client }] of acknowledged) {

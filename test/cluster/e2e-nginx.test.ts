@@ -1,98 +1,31 @@
 // The whole cluster through nginx with two gateways, on the real services: the embedded
-// mode's CCXT and book-sync test files run unchanged against it (BOURSE_TEST_TARGET=cluster),
-// nginx's edge cache serves the UI assets, and a gateway killed with SIGKILL under load
-// costs no acknowledged order and no double: clients keep trading through the other one.
+// mode's CCXT test file runs unchanged against it (BOURSE_TEST_TARGET=cluster), nginx's
+// edge cache serves the UI assets, and a gateway killed with SIGKILL under load costs no
+// acknowledged order and no double: clients keep trading through the other one.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { LocalCluster } from '../../src/cluster/cluster.ts';
 import { repositoryRoot } from '../../src/cluster/processes.ts';
-import { createScratchDatabase } from '../../src/adapters/postgres.ts';
-import { ApiClient, adminToken, demoKeys } from '../api/support.ts';
-import { requireService, uniqueName, natsUrl, redisUrl } from './services.ts';
-import { destroyClusterStreams } from './cleanup.ts';
-
-/** The child must not see the parent's test-runner context, or it refuses to run its tests. */
-function withoutTestRunnerContext(environment: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const copy = { ...environment };
-  delete copy.NODE_TEST_CONTEXT;
-  return copy;
-}
+import { ApiClient, demoKeys } from '../api/support.ts';
+import { embeddedFileTimeoutMs, runEmbeddedTestFile, startTestCluster, type TestCluster } from './e2e-cluster.ts';
 
 /** Orders each load client places at most (keeps the account under its open-order limit). */
 const ordersPerClientMax = 400;
 
-/** Each embedded test file gets this long against the cluster. */
-const embeddedFileTimeoutMs = 240_000;
-
-describe('cluster end to end through nginx (two gateways)', { timeout: 600_000 }, () => {
-  let cluster: LocalCluster;
-  let dropDatabase: () => Promise<void> = async () => undefined;
+describe('cluster end to end through nginx (two gateways)', { timeout: 300_000 }, () => {
+  let running: TestCluster;
 
   before(async () => {
-    for (const service of ['nats', 'postgres', 'redis'] as const) await requireService(service);
-    const database = await createScratchDatabase();
-    dropDatabase = database.drop;
-    cluster = new LocalCluster({
-      name: uniqueName('e2e').toLowerCase(),
-      port: 0,
-      gateways: 2,
-      env: {
-        BOURSE_DATABASE_URL: database.url,
-        BOURSE_NATS_URL: natsUrl,
-        BOURSE_REDIS_URL: redisUrl,
-        BOURSE_ADMIN_TOKEN: adminToken,
-        BOURSE_DEMO_API_KEY: demoKeys.apiKey,
-        BOURSE_DEMO_API_SECRET: demoKeys.secret,
-        BOURSE_DEMO2_API_KEY: demoKeys.apiKey2,
-        BOURSE_DEMO2_API_SECRET: demoKeys.secret2,
-        BOURSE_WEIGHT_PER_MINUTE: '10000000',
-        BOURSE_ORDERS_PER_10S: '10000000',
-        BOURSE_ORDERS_PER_DAY: '100000000',
-        LOG_LEVEL: 'warn',
-      },
-    });
-    await cluster.start();
+    running = await startTestCluster();
   });
 
   after(async () => {
-    await cluster?.stop();
-    if (cluster) await destroyClusterStreams(cluster.settings);
-    await dropDatabase();
+    await running?.stop();
   });
-
-  function runEmbeddedTestFile(file: string): void {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', file], {
-      cwd: repositoryRoot,
-      encoding: 'utf8',
-      timeout: embeddedFileTimeoutMs,
-      env: {
-        ...withoutTestRunnerContext(process.env),
-        BOURSE_TEST_TARGET: 'cluster',
-        BOURSE_TEST_CLUSTER_URL: cluster.url,
-        BOURSE_CLUSTER: cluster.settings.cluster,
-        BOURSE_NATS_URL: cluster.settings.natsUrl,
-        BOURSE_DATABASE_URL: cluster.settings.databaseUrl,
-        BOURSE_DEMO_API_KEY: demoKeys.apiKey,
-        BOURSE_DEMO_API_SECRET: demoKeys.secret,
-        BOURSE_DEMO2_API_KEY: demoKeys.apiKey2,
-        BOURSE_DEMO2_API_SECRET: demoKeys.secret2,
-      },
-    });
-    const output = `${result.stdout ?? ''}\n${result.stderr ?? ''}`;
-    if (result.status !== 0) console.log(output);
-    assert.equal(result.status, 0, `${file} against the cluster: exit ${result.status} ${result.signal ?? ''}`);
-    assert.match(output, /ℹ fail 0/);
-  }
 
   test('the CCXT test file passes unchanged against the cluster', { timeout: embeddedFileTimeoutMs + 10_000 }, () => {
-    runEmbeddedTestFile('test/api/ccxt.test.ts');
-  });
-
-  test('the book-sync test file passes unchanged against the cluster', { timeout: embeddedFileTimeoutMs + 10_000 }, () => {
-    runEmbeddedTestFile('test/streams/book-sync.test.ts');
+    runEmbeddedTestFile(running.cluster, 'test/api/ccxt.test.ts');
   });
 
   test('nginx caches the content-hashed UI assets at the edge', async (context) => {
@@ -100,13 +33,13 @@ describe('cluster end to end through nginx (two gateways)', { timeout: 600_000 }
     if (!existsSync(assets)) {
       // The UI build is not part of this checkout's state: say so, and check the header path.
       context.diagnostic('web/dist is not built: checking the cache header on a missing asset instead');
-      const missing = await fetch(`${cluster.url}/assets/not-built.js`);
+      const missing = await fetch(`${running.cluster.url}/assets/not-built.js`);
       assert.ok(missing.headers.get('x-cache-status'), 'X-Cache-Status is set on /assets/');
       return;
     }
     const file = readdirSync(assets).find((name) => name.endsWith('.js'));
     assert.ok(file, 'a built asset');
-    const first = await fetch(`${cluster.url}/assets/${file}?probe=${Date.now()}`);
+    const first = await fetch(`${running.cluster.url}/assets/${file}?probe=${Date.now()}`);
     await first.arrayBuffer();
     assert.equal(first.status, 200);
     assert.equal(first.headers.get('x-cache-status'), 'MISS');
@@ -117,7 +50,7 @@ describe('cluster end to end through nginx (two gateways)', { timeout: 600_000 }
   });
 
   test('kill -9 a gateway under load: no acknowledged order lost or doubled, trading continues', async () => {
-    const client = new ApiClient(cluster.url, demoKeys.apiKey, demoKeys.secret);
+    const client = new ApiClient(running.cluster.url, demoKeys.apiKey, demoKeys.secret);
     const acknowledged = new Map<string, number>();
     const failures: { status: number; body: unknown }[] = [];
     let stopped = false;
@@ -150,7 +83,7 @@ describe('cluster end to end through nginx (two gateways)', { timeout: 600_000 }
       }
     });
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const victim = cluster.gateways[0]!;
+    const victim = running.cluster.gateways[0]!;
     const beforeKill = acknowledged.size;
     await victim.crash();
     await new Promise((resolve) => setTimeout(resolve, 2500));
@@ -175,9 +108,9 @@ describe('cluster end to end through nginx (two gateways)', { timeout: 600_000 }
     assert.equal(solvency.status, 200);
     assert.equal(solvency.body.balanced, true, 'conservation holds');
     // The restarted gateway takes its old port and nginx sends it traffic again.
-    const restarted = await cluster.startGateway(1, false);
+    const restarted = await running.cluster.startGateway(1, false);
     await restarted.waitReady(60_000);
-    const direct = await fetch(`http://127.0.0.1:${cluster.gatewayPort(restarted)}/api/v3/ping`);
+    const direct = await fetch(`http://127.0.0.1:${running.cluster.gatewayPort(restarted)}/api/v3/ping`);
     assert.equal(direct.status, 200);
   });
 });

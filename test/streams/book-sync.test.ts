@@ -5,6 +5,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { BookSync, LocalOrderBook, compareDecimal } from '../../src/client/book-sync.ts';
 import { SeededRandom } from '../../src/lib/prng.ts';
 import { cancelOrder, placeOrder } from '../../src/domain/command.ts';
@@ -86,16 +88,64 @@ test('book-sync clients equal the engine book after 10,000 random commands', { t
     const expectedBids = engine.bids.map(([price, quantity]) => [formatPrice(format, price), formatQuantity(format, quantity)]);
     const expectedAsks = engine.asks.map(([price, quantity]) => [formatPrice(format, price), formatQuantity(format, quantity)]);
     for (const client of clients) {
-      console.log(`client: ${client.eventsApplied} events applied, ${client.resyncs} resyncs`);
       await client.waitForUpdateId(engine.updateId, 20_000);
       assert.equal(client.error(), null);
       assert.equal(client.book.updateId, engine.updateId);
-      assert.ok(client.eventsApplied > 20, `events applied: ${client.eventsApplied}`);
+      console.log(`client: snapshot at ${client.snapshotUpdateId}, ${client.eventsApplied} diffs up to ${engine.updateId}, ${client.resyncs} resyncs`);
+      // The book reached the engine through diffs, not through a late snapshot.
+      assert.ok(client.eventsApplied > 0 && engine.updateId - client.snapshotUpdateId > 1000,
+        `snapshot at ${client.snapshotUpdateId}, engine at ${engine.updateId}, ${client.eventsApplied} diffs`);
       assert.deepEqual(client.book.levels('bids'), expectedBids);
       assert.deepEqual(client.book.levels('asks'), expectedAsks);
     }
   } finally {
     for (const client of clients) client.close();
     await exchange.stop();
+  }
+});
+
+test('book-sync refetches a snapshot older than its buffer and resyncs after a gap', { timeout: 20_000 }, async () => {
+  // A scripted server: diffs come from the test, snapshots from a queue.
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const sockets: WebSocket[] = [];
+  server.on('connection', (socket) => sockets.push(socket));
+  const snapshots = [
+    { lastUpdateId: 5, bids: [['1.00', '1']], asks: [] }, // older than the first buffered U (10): refetched
+    { lastUpdateId: 10, bids: [['1.00', '2']], asks: [['2.00', '1']] },
+    { lastUpdateId: 30, bids: [['1.50', '4']], asks: [['2.00', '3']] }, // after the gap
+  ];
+  let fetches = 0;
+  const fetchImplementation = (async () => {
+    const snapshot = snapshots[Math.min(fetches, snapshots.length - 1)];
+    fetches += 1;
+    return new Response(JSON.stringify(snapshot), { status: 200 });
+  }) as typeof fetch;
+  const client = new BookSync({
+    restUrl: 'http://unused', streamUrl: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, symbol: 'TEST', fetchImplementation,
+  });
+  const diff = (U: number, u: number, b: [string, string][], a: [string, string][] = []) =>
+    JSON.stringify({ e: 'depthUpdate', E: 0, s: 'TEST', U, u, b, a });
+  try {
+    const started = client.start();
+    while (sockets.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    sockets[0]!.send(diff(10, 11, [['1.00', '3']]));
+    await started;
+    assert.equal(fetches, 2, 'the first snapshot (5) was older than the first U (10)');
+    assert.deepEqual(client.book.levels('bids'), [['1.00', '3']]);
+    assert.equal(client.book.updateId, 11);
+    sockets[0]!.send(diff(12, 12, [['0.90', '1']]));
+    await client.waitForUpdateId(12);
+    // Updates 13..19 are lost: the next diff starts at 20, so the client must resync.
+    sockets[0]!.send(diff(20, 25, [['1.20', '1']]));
+    sockets[0]!.send(diff(26, 31, [['1.50', '5']], [['2.00', '0']]));
+    await client.waitForUpdateId(31);
+    assert.equal(client.resyncs, 1);
+    assert.equal(client.snapshotUpdateId, 30);
+    assert.deepEqual(client.book.levels('bids'), [['1.50', '5']]);
+    assert.deepEqual(client.book.levels('asks'), []);
+  } finally {
+    client.close();
+    await new Promise((resolve) => server.close(resolve));
   }
 });

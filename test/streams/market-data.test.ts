@@ -248,8 +248,14 @@ test('REST market data answers Binance shapes and Binance errors', async () => {
     await pipeline.submit(marketOrder(3, Side.Buy, 2));
     await service.waitFor(pipeline.host.lastEventSequence());
     await service.writeSnapshots();
+    const recorder = await record(pipeline.pubsub, ['md.ALL.ticker@arr', 'md.BTCUSDT.ticker']);
     await service.publishSlow();
+    await settle();
     const get = async (url: string) => app.inject({ method: 'GET', url });
+    const streamTicker = recorder.messages.get('md.BTCUSDT.ticker')![0] as Record<string, unknown>;
+    assert.deepEqual([streamTicker.e, streamTicker.s, streamTicker.c, streamTicker.n, streamTicker.b, streamTicker.a], ['24hrTicker', 'BTCUSDT', '110.01000000', 2, '90.00000000', '110.01000000']);
+    assert.deepEqual(recorder.messages.get('md.ALL.ticker@arr'), [[streamTicker]]);
+    await recorder.stop();
 
     const depth = await get('/api/v3/depth?symbol=BTCUSDT&limit=5');
     assert.equal(depth.statusCode, 200);

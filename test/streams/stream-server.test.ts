@@ -6,14 +6,17 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket from 'ws';
+import ccxt from 'ccxt';
+import { SeededRandom } from '../../src/lib/prng.ts';
 import { cancelOrder, transfer } from '../../src/domain/command.ts';
 import { CommandType } from '../../src/domain/codes.ts';
 import { placeOrder } from '../../src/domain/command.ts';
 import { OrderType, Side, TimeInForce } from '../../src/domain/codes.ts';
-import { formatPrice, parsePriceTicks, parseQuantityLots, marketFormatFromAssets } from '../../src/domain/market-format.ts';
+import { formatPrice, formatQuantity, parsePriceTicks, parseQuantityLots, marketFormatFromAssets } from '../../src/domain/market-format.ts';
 import { attachStreamServer, streamCloseCodes } from '../../src/services/gateway/streams.ts';
 import { startExchange, TestSocket, type RunningExchange } from './embedded.ts';
 import { startStack, type Stack } from './stack.ts';
@@ -251,4 +254,119 @@ test('the server pings every interval; a client that never answers is dropped wi
     await new Promise((resolve) => server.close(resolve));
     await pipeline.close();
   }
+});
+
+test('CCXT pro (binance) watchOrderBook and watchTrades keep a book identical to the engine', { timeout: 60_000 }, async () => {
+  const client = new ccxt.pro.binance({
+    enableRateLimit: false,
+    options: { fetchMarkets: ['spot'], fetchCurrencies: false, fetchMargins: false, defaultType: 'spot', adjustForTimeDifference: false },
+  });
+  const api = (client.urls as { api: Record<string, unknown> }).api;
+  for (const name of Object.keys(api)) {
+    if (name === 'ws' || typeof api[name] !== 'string') continue;
+    const path = new URL(api[name] as string).pathname;
+    api[name] = `${exchange.url}${path.startsWith('/api/') ? path.replace(/\/api\/v\d+$/, '/api/v3') : '/api/v3'}`;
+  }
+  (api.ws as Record<string, string>).spot = `${exchange.wsUrl}/ws`;
+  try {
+    await (client as unknown as { loadHttpProxyAgent(): Promise<void> }).loadHttpProxyAgent();
+    await client.loadMarkets();
+    const market = exchange.host.marketBySymbol('ETHUSDT')!;
+    const format = marketFormatFromAssets(market.spec, exchange.host.assets());
+    const mid = (parsePriceTicks(format, '3200') as { ok: true; value: number }).value;
+    const lots = (parseQuantityLots(format, '0.01') as { ok: true; value: number }).value;
+    const [maker, taker] = exchange.demoUsers.map((user) => user.userId) as [number, number];
+    const seed = 9001;
+    const random = new SeededRandom(seed);
+    const firstBook = client.watchOrderBook('ETH/USDT');
+    const firstTrades = client.watchTrades('ETH/USDT');
+    const submitRandom = async (count: number) => {
+      for (let index = 0; index < count; index++) {
+        const side = random.chance(0.5) ? Side.Buy : Side.Sell;
+        const distance = random.chance(0.15) ? -random.integer(0, 3) : random.integer(1, 30);
+        await exchange.host.submit(placeOrder({
+          accountId: random.chance(0.5) ? maker : taker, marketId: market.marketId, side, orderType: OrderType.Limit,
+          timeInForce: TimeInForce.GTC, priceTicks: mid + (side === Side.Buy ? -distance : distance) * 100, quantityLots: lots * random.integer(1, 4),
+        }));
+      }
+    };
+    await submitRandom(100);
+    await firstBook;
+    await submitRandom(200);
+    const trades = await firstTrades;
+    assert.ok(trades.length > 0 && trades[0]!.symbol === 'ETH/USDT', `seed ${seed}`);
+    const engine = exchange.host.depth(market.marketId, 5000);
+    let book = await client.watchOrderBook('ETH/USDT');
+    const deadline = Date.now() + 10_000;
+    while ((book as unknown as { nonce: number }).nonce < engine.updateId && Date.now() < deadline) book = await client.watchOrderBook('ETH/USDT');
+    assert.equal((book as unknown as { nonce: number }).nonce, engine.updateId, `seed ${seed}`);
+    const numbers = (levels: [number, number][]) => levels.map(([price, quantity]) => [Number(formatPrice(format, price)), Number(formatQuantity(format, quantity))]);
+    assert.deepEqual(Array.from(book.bids, ([price, quantity]) => [price, quantity]), numbers(engine.bids), `seed ${seed}`);
+    assert.deepEqual(Array.from(book.asks, ([price, quantity]) => [price, quantity]), numbers(engine.asks), `seed ${seed}`);
+  } finally {
+    await client.close();
+  }
+});
+
+test('market data REST through the real gateway answers from the cache, with Binance errors', { timeout: 30_000 }, async () => {
+  const depth = await fetch(`${exchange.url}/api/v3/depth?symbol=ETHUSDT&limit=5`);
+  assert.equal(depth.status, 200);
+  assert.equal(depth.headers.get('x-data-source'), 'cache');
+  const book = (await depth.json()) as { lastUpdateId: number; bids: unknown[]; asks: unknown[] };
+  const market = exchange.host.marketBySymbol('ETHUSDT')!;
+  assert.ok(book.lastUpdateId <= exchange.host.depth(market.marketId, 1).updateId, 'a snapshot is never ahead of the engine');
+  const errors: [string, number][] = [
+    ['/api/v3/depth?symbol=NOPE', -1121],
+    ['/api/v3/klines?symbol=ETHUSDT&interval=2s', -1120],
+    ['/api/v3/trades?symbol=ETHUSDT&limit=5000', -1100],
+    ['/api/v3/depth?symbol=ETHUSDT&symbol=ETHUSDT', -1101],
+    ['/api/v3/ticker/price?symbol=ETHUSDT&fee=1', -1104],
+  ];
+  for (const [path, code] of errors) {
+    const response = await fetch(`${exchange.url}${path}`);
+    assert.equal(response.status, 400, path);
+    assert.equal(((await response.json()) as { code: number }).code, code, path);
+  }
+  const klines = await fetch(`${exchange.url}/api/v3/uiKlines?symbol=ETHUSDT&interval=1M&limit=3`);
+  assert.equal(klines.status, 200);
+  assert.ok(Array.isArray(await klines.json()));
+});
+
+test('embedded exchange: listenKey from REST, executionReport on the stream, signed inbox read', { timeout: 60_000 }, async () => {
+  const user = exchange.demoUsers[0]!;
+  const created = await fetch(`${exchange.url}/api/v3/userDataStream`, { method: 'POST', headers: { 'X-MBX-APIKEY': user.apiKey } });
+  assert.equal(created.status, 200);
+  const { listenKey } = (await created.json()) as { listenKey: string };
+  const client = new TestSocket(`${exchange.wsUrl}/stream?streams=${listenKey}/ethusdt@trade`);
+  await client.opened();
+  await settle(50);
+  const market = exchange.host.marketBySymbol('ETHUSDT')!;
+  const format = marketFormatFromAssets(market.spec, exchange.host.assets());
+  const placed = await exchange.host.submit(placeOrder({
+    accountId: user.userId, marketId: market.marketId, side: Side.Buy, orderType: OrderType.Limit, timeInForce: TimeInForce.GTC,
+    priceTicks: (parsePriceTicks(format, '1000') as { ok: true; value: number }).value,
+    quantityLots: (parseQuantityLots(format, '0.05') as { ok: true; value: number }).value, clientOrderId: 'stream-e2e-1',
+  }));
+  const orderId = placed.events.find((event) => event.type === 'OrderAccepted')!.orderId;
+  const report = await client.nextMatching((message) => message.stream === listenKey && (message.data as { e: string }).e === 'executionReport');
+  const data = report.data as Record<string, unknown>;
+  assert.deepEqual([data.s, data.c, data.x, data.X, data.i, data.p, data.q], ['ETHUSDT', 'stream-e2e-1', 'NEW', 'NEW', orderId, formatPrice(format, (parsePriceTicks(format, '1000') as { ok: true; value: number }).value), formatQuantity(format, (parseQuantityLots(format, '0.05') as { ok: true; value: number }).value)]);
+  await client.nextMatching((message) => message.stream === listenKey && (message.data as { e: string }).e === 'outboundAccountPosition');
+  client.close();
+
+  // The same order is in the user's inbox, read with a Binance-signed request.
+  const deadline = Date.now() + 10_000;
+  let inbox: { kind: string; payload: { c?: string } }[] = [];
+  while (Date.now() < deadline) {
+    const query = `limit=10&timestamp=${Date.now()}`;
+    const signature = createHmac('sha256', user.secret).update(query).digest('hex');
+    const response = await fetch(`${exchange.url}/api/v1/notifications?${query}&signature=${signature}`, { headers: { 'X-MBX-APIKEY': user.apiKey } });
+    assert.equal(response.status, 200);
+    inbox = (await response.json()) as typeof inbox;
+    if (inbox.some((row) => row.kind === 'order' && row.payload.c === 'stream-e2e-1')) break;
+    await settle(50);
+  }
+  assert.ok(inbox.some((row) => row.kind === 'order' && row.payload.c === 'stream-e2e-1'), JSON.stringify(inbox).slice(0, 300));
+  const unsigned = await fetch(`${exchange.url}/api/v1/notifications`, { headers: { 'X-MBX-APIKEY': user.apiKey } });
+  assert.equal(unsigned.status, 400);
 });

@@ -64,7 +64,8 @@ describe('live order book', { timeout: 180_000 }, () => {
     assert.equal(compared, comparisonsWanted, `compared the book at ${comparisonsWanted} update ids`);
 
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart"]')?.getAttribute('data-candles')) >= 1);
-    await page.locator('[data-testid="recent-trades"] .trade-row').first().waitFor();
+    // A few more seconds of market for a screenshot that shows a moving book and tape.
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="recent-trades"] .trade-row').length >= 8, undefined, { timeout: 60_000 });
     await page.screenshot({ path: screenshotPath('trading-live') });
     assert.deepEqual(errors, []);
   });

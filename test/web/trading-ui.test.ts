@@ -171,6 +171,16 @@ describe('trading web UI', { timeout: 180_000 }, () => {
     await alicePage.locator(`[data-testid="open-orders"] tr[data-order-id="${second}"]`).waitFor({ state: 'detached' });
     await alicePage.locator('[data-testid="book-bids"] .book-row.bid', { hasText: '25,000.00' }).waitFor({ state: 'detached' });
 
+    // Cancel all: two resting orders, one click.
+    await placeLimit(alicePage, 'buy', '24000', '0.1');
+    await alicePage.getByTestId('order-result').filter({ hasText: 'placed' }).waitFor();
+    await placeLimit(alicePage, 'buy', '23000', '0.1');
+    await alicePage.getByTestId('tab-open').click();
+    await alicePage.getByTestId('tab-open').filter({ hasText: 'Open orders (2)' }).waitFor();
+    await alicePage.getByTestId('cancel-all').click();
+    await alicePage.getByTestId('tab-open').filter({ hasText: 'Open orders (0)' }).waitFor();
+    await alicePage.locator('[data-testid="book-bids"] .book-row.bid').first().waitFor({ state: 'detached' });
+
     // An order the filters allow but the engine refuses: the server's own message is shown.
     await placeLimit(alicePage, 'buy', '30000', '100');
     await alicePage.getByTestId('order-error').filter({ hasText: 'Account has insufficient balance for requested action.' }).waitFor();

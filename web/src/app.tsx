@@ -5,6 +5,7 @@ import { linkHandler, navigate, usePath } from './lib/router.ts';
 import { useStore } from './lib/store.ts';
 import { post, web } from './lib/api.ts';
 import {
+  balances,
   loadMarkets,
   loadSession,
   loadTickers,
@@ -99,7 +100,12 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    if (!user) return;
+    if (!user) {
+      // Nothing of the previous user stays on screen after a sign-out.
+      balances.set([]);
+      unreadCount.set(0);
+      return;
+    }
     void refreshBalances().catch(() => undefined);
     void refreshUnread().catch(() => undefined);
     startUserStream().catch((error: Error) => notify(`User stream unavailable: ${error.message}`, 'error'));

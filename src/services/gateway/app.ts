@@ -24,7 +24,7 @@ function isApiPath(url: string): boolean {
   return url.startsWith('/api/');
 }
 
-export function buildGatewayApp(deps: GatewayDeps, options: { extraRoutes?: ((app: FastifyInstance) => void)[] } = {}): GatewayApp {
+export function buildGatewayApp(deps: GatewayDeps, options: { extraRoutes?: ((app: FastifyInstance, context: GatewayContext) => void)[] } = {}): GatewayApp {
   const logger = deps.logger ?? createLogger('gateway');
   const context = new GatewayContext({ ...deps, logger });
   const app = Fastify({
@@ -83,6 +83,6 @@ export function buildGatewayApp(deps: GatewayDeps, options: { extraRoutes?: ((ap
 
   registerBinanceRoutes(app, context);
   registerAdminRoutes(app, context);
-  for (const register of options.extraRoutes ?? []) register(app);
+  for (const register of options.extraRoutes ?? []) register(app, context);
   return { app, context };
 }

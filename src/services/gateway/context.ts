@@ -11,7 +11,7 @@ import type { RateLimitConfig } from '../../config.ts';
 import { MarketStatus } from '../../domain/codes.ts';
 import type { MarketView } from '../../engine/types.ts';
 import type { ApiKeyRecord, SqlAccountStore } from './accounts.ts';
-import { apiErrors } from './errors.ts';
+import { ApiError, apiErrors } from './errors.ts';
 import { MarketUnits } from './market-units.ts';
 import { ParamReader, parseParams, rawQueryOf } from './params.ts';
 import { authenticateSigned, RateLimiter, type SecurityDeps, type SecurityType } from './security.ts';
@@ -132,6 +132,21 @@ export class GatewayContext {
       }),
     ]);
     if (timer) clearTimeout(timer);
+  }
+
+  /**
+   * The accountId of a SIGNED request whose parameters another module reads itself (the
+   * notification inbox): key, signature, timestamp and replay are checked, not the names.
+   * Errors are thrown with `statusCode`, `code` and `message`, as those modules expect.
+   */
+  async authenticatedAccount(request: FastifyRequest, security: SecurityType = 'USER_DATA'): Promise<number> {
+    try {
+      const { parsed, reader } = this.params(request);
+      return (await authenticateSigned(request.headers['x-mbx-apikey'], parsed, reader, security, this.security)).accountId;
+    } catch (error) {
+      if (error instanceof ApiError) throw Object.assign(new Error(error.message), { statusCode: error.status, code: error.code });
+      throw error;
+    }
   }
 
   /**

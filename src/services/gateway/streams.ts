@@ -150,7 +150,8 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
   const counters = { slowConsumerCloses: 0, floodCloses: 0, messagesSent: 0 };
   let closed = false;
 
-  function send(connection: Connection, text: string): void {
+  /** Sends a text frame; fan-out passes one pre-encoded Buffer to every socket. */
+  function send(connection: Connection, text: string | Buffer): void {
     if (connection.closing) return;
     const socket = connection.socket;
     if (socket.readyState !== socket.OPEN) return;
@@ -162,7 +163,7 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
       return;
     }
     counters.messagesSent += 1;
-    socket.send(text);
+    socket.send(text, { binary: false });
   }
 
   function closeConnection(connection: Connection, code: number, reason: string): void {
@@ -181,19 +182,22 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
   function deliver(channel: string, message: string): void {
     const entry = channels.get(channel);
     if (!entry) return;
-    const wrapped = new Map<string, string>();
+    // Encode once per message (and once per combined stream name), not once per socket.
+    let raw: Buffer | null = null;
+    const wrapped = new Map<string, Buffer>();
     for (const connection of entry.connections) {
       for (const name of connection.namesOf(channel)) {
         if (!connection.combined) {
-          send(connection, message);
+          raw ??= Buffer.from(message);
+          send(connection, raw);
           continue;
         }
-        let text = wrapped.get(name);
-        if (text === undefined) {
-          text = `{"stream":${JSON.stringify(name)},"data":${message}}`;
-          wrapped.set(name, text);
+        let frame = wrapped.get(name);
+        if (frame === undefined) {
+          frame = Buffer.from(`{"stream":${JSON.stringify(name)},"data":${message}}`);
+          wrapped.set(name, frame);
         }
-        send(connection, text);
+        send(connection, frame);
       }
     }
   }

@@ -9,6 +9,9 @@ export function marketChannel(symbol: string, stream: string): string {
   return `md.${symbol}.${stream}`;
 }
 
+/** The channel "symbol" of all-market streams: `md.ALL.ticker@arr` for `!ticker@arr`. */
+export const allMarketsChannelSymbol = 'ALL';
+
 export const cacheKeys = {
   depth: (symbol: string, tier: number) => `md:${symbol}:depth:${tier}`,
   trades: (symbol: string) => `md:${symbol}:trades`,

@@ -19,7 +19,7 @@ import { CandleSeries, Candle, type KlineRow } from './candles.ts';
 import { RollingWindow } from './rolling-window.ts';
 import { candleOpenTime, klineIntervals, type KlineInterval } from './intervals.ts';
 import { defaultMarketDataLimits, depthSnapshotTiers, partialDepthLevels, type MarketDataLimits } from './limits.ts';
-import { cacheKeys, marketChannel } from './keys.ts';
+import { allMarketsChannelSymbol, cacheKeys, marketChannel } from './keys.ts';
 import {
   aggregateTradeStreamPayload, averagePriceStreamPayload, bookTickerPayload, bookTop, depthUpdatePayload, klineRow,
   klineStreamPayload, levelsText, miniTickerStreamPayload, partialDepthPayload, restTicker, restTrade,
@@ -440,11 +440,17 @@ export async function startMarketData(deps: MarketDataDeps): Promise<MarketDataS
   async function publishSlow(nowMs = clock()): Promise<void> {
     await queue;
     const writes: Promise<void>[] = [];
+    const allTickers: string[] = [];
+    const allMiniTickers: string[] = [];
     for (const state of markets.values()) {
       const top = state.top();
       const ticker = restTicker(state.format, state.rolling.stats(nowMs), top, nowMs, limits.tickerWindowMs);
-      publish(state.symbol, 'ticker', tickerStreamPayload(ticker, nowMs));
-      publish(state.symbol, 'miniTicker', miniTickerStreamPayload(ticker, nowMs));
+      const tickerText = tickerStreamPayload(ticker, nowMs);
+      const miniText = miniTickerStreamPayload(ticker, nowMs);
+      publish(state.symbol, 'ticker', tickerText);
+      publish(state.symbol, 'miniTicker', miniText);
+      allTickers.push(tickerText);
+      allMiniTickers.push(miniText);
       writes.push(deps.cache.set(cacheKeys.ticker(state.symbol), JSON.stringify(ticker)));
       const averageStats = state.rolling.stats(nowMs, limits.averagePriceWindowMs);
       const average = {
@@ -460,6 +466,11 @@ export async function startMarketData(deps: MarketDataDeps): Promise<MarketDataS
         ));
       }
       publishKlineIntervals(state, ['1s'], nowMs);
+    }
+    // The all-market arrays (`!ticker@arr`, `!miniTicker@arr`), one message per period.
+    if (allTickers.length > 0) {
+      publish(allMarketsChannelSymbol, 'ticker@arr', `[${allTickers.join(',')}]`);
+      publish(allMarketsChannelSymbol, 'miniTicker@arr', `[${allMiniTickers.join(',')}]`);
     }
     await Promise.all(writes);
     await drainPublishes();

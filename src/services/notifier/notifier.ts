@@ -8,7 +8,7 @@ import type { Cache, PubSub } from '../../ports/cache.ts';
 import type { SqlDatabase } from '../../ports/sql.ts';
 import type { EventBatch, EventFeed, EngineReads } from '../contracts.ts';
 import { sqlInteger } from '../../adapters/sql/convert.ts';
-import { UserEventTranslator, type NotificationDraft } from './user-events.ts';
+import { UserEventTranslator, type NotificationDraft, type TranslatedBatch } from './user-events.ts';
 import { WebhookDispatcher, defaultWebhookLimits, type DeliveryResult, type HttpFetch, type WebhookLimits } from './webhooks.ts';
 import { inboxVersionKey } from './inbox.ts';
 
@@ -54,6 +54,7 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
   );
   let applied = progress.rows[0] ? sqlInteger(progress.rows[0].last_event_sequence, 'notifier progress') : (deps.afterEventSequence ?? 0);
   let stopped = false;
+  let retained: { first: number; last: number; translated: TranslatedBatch } | null = null;
   const waiters: { sequence: number; resolve: () => void }[] = [];
 
   async function store(notifications: NotificationDraft[], batch: EventBatch, lastEventSequence: number): Promise<Set<number>> {
@@ -105,7 +106,13 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
     const events = batch.events.filter((event) => event.eventSequence > applied);
     if (events.length === 0) return;
     const lastEventSequence = events[events.length - 1]!.eventSequence;
-    const { messages, notifications } = translator.translate(events);
+    // The translator keeps order state, so a batch retried after a failed write must reuse
+    // its first translation rather than count its fills twice.
+    const firstEventSequence = events[0]!.eventSequence;
+    if (!retained || retained.first !== firstEventSequence || retained.last !== lastEventSequence) {
+      retained = { first: firstEventSequence, last: lastEventSequence, translated: translator.translate(events) };
+    }
+    const { messages, notifications } = retained.translated;
     // Stream first (lowest latency), then the durable inbox; a crash in between replays
     // the batch, which re-sends stream messages (at least once) but adds no rows.
     await Promise.all(messages.map((message) =>

@@ -57,7 +57,7 @@ export function usePolling<T>(load: () => Promise<T>, intervalMs: number, key: u
       alive = false;
       if (timer) clearInterval(timer);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `load` is a fresh closure each render; `key` says when the request really changes.
   }, [key, tick]);
   return [value, () => setTick((count) => count + 1), error];
 }

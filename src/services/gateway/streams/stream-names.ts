@@ -47,8 +47,16 @@ export function accountIdFromCache(value: string | null): number | null {
   }
 }
 
+/** All-market streams: stream name -> PubSub channel. */
+const allMarketStreams: Record<string, string> = {
+  '!ticker@arr': 'md.ALL.ticker@arr',
+  '!miniTicker@arr': 'md.ALL.miniTicker@arr',
+};
+
 /** A market stream name, or null when it is not one (unknown symbol, unknown suffix, case). */
 export function resolveMarketStream(name: string, reads: EngineReads): ResolvedStream | null {
+  const allMarkets = allMarketStreams[name];
+  if (allMarkets) return { kind: 'market', name, channel: allMarkets };
   const at = name.indexOf('@');
   if (at <= 0) return null;
   const symbolText = name.slice(0, at);
