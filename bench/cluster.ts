@@ -9,7 +9,7 @@
 //
 // usage: npm run bench:cluster [-- --duration 5 --connections 64 --record]
 import { createHmac } from 'node:crypto';
-import { readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Pool } from 'undici';
@@ -280,6 +280,32 @@ async function ledgerStatus(cluster: LocalCluster): Promise<{ lagEvents: number;
   return { lagEvents: Number(body.lagEvents ?? 0), projected: Number(body.projectedEventSequence ?? 0), tail: Number(body.eventLogSequence ?? 0) };
 }
 
+/** CPU seconds (user + system) used so far by these processes and their direct children. */
+function cpuSeconds(pids: number[]): number {
+  const ticksPerSecond = 100;
+  const wanted = new Set(pids);
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after the command name (which may contain spaces): state ppid ... utime(14) stime(15).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(entry);
+    const parent = Number(fields[1]);
+    if (wanted.has(pid) || wanted.has(parent)) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / ticksPerSecond;
+}
+
+function clusterPids(cluster: LocalCluster): number[] {
+  return [...cluster.engines, ...cluster.gateways, ...cluster.consumers.values()].map((role) => role.pid).concat(cluster.nginx ? [cluster.nginx.pid] : []);
+}
+
 function formatMeasured(name: string, measured: Measured): string {
   return `| ${name} | ${Math.round(measured.rate).toLocaleString('en-US')} | ${measured.p50.toFixed(2)} / ${measured.p99.toFixed(2)} / ${measured.p999.toFixed(2)} | ${measured.errors} |`;
 }
@@ -334,11 +360,13 @@ async function main(): Promise<void> {
     console.log('two gateways (sampling ledger lag)...');
     let lagMaxEvents = 0;
     const tailAtStart = (await ledgerStatus(cluster)).tail;
+    const cpuAtStart = cpuSeconds(clusterPids(cluster));
     const sampler = setInterval(() => {
       void ledgerStatus(cluster).then((status) => (lagMaxEvents = Math.max(lagMaxEvents, status.lagEvents)), () => undefined);
     }, 1000 / benchLimits.lagSamplesPerSecond);
     const twoResult = await closedLoop(cluster.url, options.connections, options.durationSeconds, build('t'));
     clearInterval(sampler);
+    const cpuPerOrderMs = ((cpuSeconds(clusterPids(cluster)) - cpuAtStart) * 1000) / Math.max(1, twoResult.requests);
     const stoppedMs = Date.now();
     let status = await ledgerStatus(cluster);
     const tailAtStop = status.tail;
@@ -376,6 +404,8 @@ async function main(): Promise<void> {
       `| Acknowledged orders lost / doubled in failover | ${failed.lost} / ${failed.doubled} of ${failed.acknowledged} (${failed.retried} unknown-status answers retried) | 0 / 0 |`,
       `| Ledger lag under load (max, events) | ${lagMaxEvents.toLocaleString('en-US')} (about ${(lagMaxEvents / Math.max(1, eventsPerSecond)).toFixed(2)} s of events) | bounded |`,
       `| Ledger catch-up after load stops | ${catchUpMs} ms | |`,
+      `| CPU per order, all roles + nginx (NATS, PostgreSQL, Redis servers not counted) | ${cpuPerOrderMs.toFixed(2)} ms | |`,
+      `| Implied rate on 2 dedicated cores at that cost | ${Math.round(2000 / cpuPerOrderMs).toLocaleString('en-US')} orders/s | |`,
     );
     console.log(`\n${lines.join('\n')}`);
     if (options.record) recordResults(lines);

@@ -16,6 +16,8 @@ export const configTable: ConfigEntry[] = [
   { name: 'HOST', defaultValue: '127.0.0.1', description: 'Address to listen on (0.0.0.0 to accept remote clients).' },
   { name: 'BOURSE_DATA_DIR', defaultValue: './data', description: 'Directory of the command journal, engine snapshots and the PGlite database.' },
   { name: 'LOG_LEVEL', defaultValue: 'info', description: 'pino level: fatal, error, warn, info, debug, trace or silent.' },
+  { name: 'METRICS_PORT', defaultValue: '0 (off)', description: 'Port of the Prometheus /metrics endpoint (its own port, never the API port); see docs/metrics.md.' },
+  { name: 'METRICS_HOST', defaultValue: '127.0.0.1', description: 'Address of the /metrics endpoint (0.0.0.0 in containers).' },
   { name: 'BOURSE_ADMIN_TOKEN', defaultValue: '(random, printed)', description: 'Bearer token of the admin API (/admin/v1).' },
   { name: 'BOURSE_SEED_DEMO', defaultValue: 'true', description: 'Seed assets, markets, two demo users with funds and API keys on first start.' },
   { name: 'BOURSE_DEMO_API_KEY', defaultValue: '(random)', description: 'API key of demo user 1 (with BOURSE_DEMO_API_SECRET).' },

@@ -4,7 +4,7 @@
 // Start order follows the data flow (engines create the logs, the ledger migrates the
 // database, one gateway seeds the demo data); stop order is the reverse.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import pg from 'pg';
@@ -34,6 +34,8 @@ export interface ClusterOptions {
   nginx?: boolean;
   /** nginx worker processes (default 1 on this shared 2-core machine). */
   nginxWorkers?: number | 'auto';
+  /** Keep the work directory (role logs) after stop; default: removed (tests, benchmarks). */
+  keepWorkDirectory?: boolean;
 }
 
 export interface DemoCredentials {
@@ -197,6 +199,7 @@ export class LocalCluster {
     const leader = await this.leader().catch(() => null);
     await Promise.all(this.engines.filter((engine) => engine !== leader).map((engine) => engine.stop()));
     await leader?.stop();
+    if (!this.options.keepWorkDirectory) rmSync(this.workDirectory, { recursive: true, force: true });
   }
 }
 

@@ -8,6 +8,7 @@ import { JetStreamLog } from '../adapters/jetstream-log.ts';
 import { connectNats, type NatsConnection } from '../adapters/nats-connection.ts';
 import { PostgresDatabase } from '../adapters/postgres.ts';
 import { RedisCache, RedisPubSub } from '../adapters/redis-cache.ts';
+import { instrumentCache, instrumentPubSub } from '../adapters/metrics.ts';
 import { migrate } from '../adapters/sql/migrate.ts';
 import { SqlHistoryReads, startLedgerProjection } from '../services/ledger/index.ts';
 import { startMarketData } from '../services/market-data/index.ts';
@@ -84,12 +85,13 @@ export function startLedgerRole(context: RoleContext): Promise<RoleHandle> {
   });
 }
 
-export function startMarketDataRole(context: RoleContext): Promise<RoleHandle> {
+export function startMarketDataRole(context: RoleContext<'market-data'>): Promise<RoleHandle> {
   return withClosers(context, async (closers, connection) => {
     const db = await openDatabase(context, closers);
-    const cache = await RedisCache.open({ url: context.settings.redisUrl, keyPrefix: context.settings.redisPrefix });
+    const cache = instrumentCache(await RedisCache.open({ url: context.settings.redisUrl, keyPrefix: context.settings.redisPrefix }), context.metrics);
     closers.add(() => cache.close());
-    const pubsub = await RedisPubSub.open({ url: context.settings.redisUrl, keyPrefix: context.settings.redisPrefix });
+    // Publishes are counted by stream kind (bourse_market_data_messages_published_total).
+    const pubsub = instrumentPubSub(await RedisPubSub.open({ url: context.settings.redisUrl, keyPrefix: context.settings.redisPrefix }), context.metrics);
     closers.add(() => pubsub.close());
     const follower = await openFollower(context, connection, closers);
     const feed = await openEventFeed(context, connection, closers);

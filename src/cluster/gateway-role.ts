@@ -15,6 +15,7 @@ import { JetStreamLog } from '../adapters/jetstream-log.ts';
 import { connectNats } from '../adapters/nats-connection.ts';
 import { PostgresDatabase } from '../adapters/postgres.ts';
 import { RedisCache, RedisPubSub } from '../adapters/redis-cache.ts';
+import { instrumentCache, instrumentCommandBus, instrumentFastify, instrumentPubSub } from '../adapters/metrics.ts';
 import { migrate } from '../adapters/sql/migrate.ts';
 import { SqlHistoryReads, solvencyFromSql } from '../services/ledger/index.ts';
 import { registerMarketDataRoutes } from '../services/market-data/index.ts';
@@ -41,7 +42,8 @@ export interface GatewayRoleOptions {
   webUi?: boolean;
 }
 
-export async function startGatewayRole(context: RoleContext, options: GatewayRoleOptions = {}): Promise<RoleHandle> {
+export async function startGatewayRole(context: RoleContext<'gateway'>, options: GatewayRoleOptions = {}): Promise<RoleHandle> {
+  const { metrics } = context;
   const { settings, logger } = context;
   const config = loadConfig();
   const closers: (() => Promise<unknown>)[] = [];
@@ -56,9 +58,9 @@ export async function startGatewayRole(context: RoleContext, options: GatewayRol
     const db = await PostgresDatabase.open({ url: settings.databaseUrl, replicaUrl: settings.databaseReplicaUrl ?? undefined, applicationName: `bourse-gateway-${settings.instance}` });
     closers.push(() => db.close());
     await migrate(db, { logger: logger.child({ component: 'migrate' }) });
-    const cache = await RedisCache.open({ url: settings.redisUrl, keyPrefix: settings.redisPrefix });
+    const cache = instrumentCache(await RedisCache.open({ url: settings.redisUrl, keyPrefix: settings.redisPrefix }), metrics);
     closers.push(() => cache.close());
-    const pubsub = await RedisPubSub.open({ url: settings.redisUrl, keyPrefix: settings.redisPrefix });
+    const pubsub = instrumentPubSub(await RedisPubSub.open({ url: settings.redisUrl, keyPrefix: settings.redisPrefix }), metrics);
     closers.push(() => pubsub.close());
 
     const follower = new EngineFollower(new Engine(), commandLog, logger.child({ component: 'follower' }));
@@ -86,7 +88,7 @@ export async function startGatewayRole(context: RoleContext, options: GatewayRol
     const webUi = options.webUi ?? process.env.BOURSE_WEB_UI !== 'false';
     const { app } = buildGatewayApp(
       {
-        commands,
+        commands: instrumentCommandBus(commands, metrics),
         reads: follower,
         events: follower,
         history,
@@ -129,9 +131,16 @@ export async function startGatewayRole(context: RoleContext, options: GatewayRol
       await follower.waitFor(tail, readCatchUpMsMax);
     });
     app.get('/healthz', async () => ({ status: 'ok' }));
+    instrumentFastify(app, metrics);
     await app.listen({ port: config.port, host: config.host });
     let stopping = false;
     const streams = attachStreamServer(app.server, { pubsub, cache, reads: follower, logger: logger.child({ component: 'streams' }) });
+    metrics.addCollector(() => {
+      const stats = streams.stats();
+      metrics.wsConnections.set(stats.connections);
+      metrics.wsMessagesSent.value = stats.messagesSent;
+      metrics.wsSlowClientCloses.value = stats.slowConsumerCloses;
+    });
     const port = (app.server.address() as AddressInfo).port;
     logger.info({ port }, 'gateway listening');
     return {

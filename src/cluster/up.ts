@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const env: NodeJS.ProcessEnv = { BOURSE_DATABASE_URL: process.env.BOURSE_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/bourse' };
-  const cluster = new LocalCluster({ gateways, env });
+  const cluster = new LocalCluster({ gateways, env, keepWorkDirectory: true });
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;

@@ -8,15 +8,18 @@
 // quote units. A price is quote units per base unit, so one tick of price is
 //   tickSize = qatl x 10^-quoteScale / (lotAtoms x 10^-baseScale)
 //            = qatl x 10^baseScale / lotAtoms  quote atoms per base unit.
-// Prices are printed with `priceScale` decimals: the quote asset's scale, plus extra
-// digits only when the tick is finer than one quote atom per base unit (rare). A
-// quantity is printed with the base asset's scale (lot = lotAtoms units at that scale).
+// Printing follows Binance, which shows at least 8 decimals: a price has `priceScale` =
+// max(8, the decimals of the tick size); a quantity max(8, the base asset's scale); quote
+// and base amounts max(8, their asset's scale). The gateway's order endpoints print the
+// same way, so a price reads the same in a depth level, a trade and an order.
 
 import type { MarketSpec } from './market.ts';
 import { formatDecimal, parseDecimal } from './units.ts';
 
-/** Extra decimal places allowed beyond the quote scale to print a tick exactly. */
-const priceExtraScaleMax = 12;
+/** Binance prints prices, quantities and amounts with at least this many decimals. */
+export const displayDecimalsMin = 8;
+/** Most decimals a tick size may need to be printed exactly. */
+const tickDecimalsMax = 18;
 
 export interface MarketFormat {
   symbol: string;
@@ -39,26 +42,25 @@ export interface MarketFormat {
 
 /** Builds the format of a market from its spec and its two assets' scales. */
 export function marketFormat(spec: MarketSpec, baseScale: number, quoteScale: number): MarketFormat {
+  // tickSize = qatl x 10^baseScale / (lotAtoms x 10^quoteScale) quote units per base unit.
   const numerator = BigInt(spec.quoteAtomsPerTickLot) * 10n ** BigInt(baseScale);
-  const denominator = BigInt(spec.lotAtoms);
-  let extra = 0;
-  let scaledNumerator = numerator;
-  while (scaledNumerator % denominator !== 0n && extra < priceExtraScaleMax) {
-    extra += 1;
-    scaledNumerator *= 10n;
-  }
-  const exact = scaledNumerator % denominator === 0n;
-  const priceScale = quoteScale + extra;
+  const denominator = BigInt(spec.lotAtoms) * 10n ** BigInt(quoteScale);
+  let tickDecimals = 0;
+  while (tickDecimals < tickDecimalsMax && (numerator * 10n ** BigInt(tickDecimals)) % denominator !== 0n) tickDecimals += 1;
+  const exact = (numerator * 10n ** BigInt(tickDecimals)) % denominator === 0n;
+  const priceScale = Math.max(tickDecimals, displayDecimalsMin);
+  const tickNumerator = numerator * 10n ** BigInt(priceScale);
+  const quantityScale = Math.max(baseScale, displayDecimalsMin);
   return {
     symbol: spec.symbol,
     baseScale,
     quoteScale,
     priceScale,
-    tickUnits: scaledNumerator / denominator,
-    quantityScale: baseScale,
-    lotUnits: spec.lotAtoms,
+    tickUnits: tickNumerator / denominator,
+    quantityScale,
+    lotUnits: spec.lotAtoms * 10 ** (quantityScale - baseScale),
     exact,
-    tickNumerator: scaledNumerator,
+    tickNumerator,
     tickDenominator: denominator,
   };
 }
@@ -98,14 +100,20 @@ export function formatQuantity(format: MarketFormat, quantityLots: number): stri
   return formatBigDecimal(BigInt(quantityLots) * BigInt(format.lotUnits), format.quantityScale);
 }
 
+/** Atoms of an asset -> decimal string in units, with at least 8 decimals (balances, fees). */
+export function formatAssetAtoms(atoms: number, scale: number): string {
+  if (scale >= displayDecimalsMin) return formatDecimal(atoms, scale);
+  return formatDecimal(atoms, scale) + (scale === 0 ? '.' : '') + '0'.repeat(displayDecimalsMin - scale);
+}
+
 /** Quote atoms -> decimal string in quote units (notional, fees, quote volume). */
 export function formatQuoteAtoms(format: MarketFormat, quoteAtoms: number): string {
-  return formatDecimal(quoteAtoms, format.quoteScale);
+  return formatAssetAtoms(quoteAtoms, format.quoteScale);
 }
 
 /** Base atoms -> decimal string in base units. */
 export function formatBaseAtoms(format: MarketFormat, baseAtoms: number): string {
-  return formatDecimal(baseAtoms, format.baseScale);
+  return formatAssetAtoms(baseAtoms, format.baseScale);
 }
 
 /** The PRICE_FILTER tickSize (also minPrice) as a decimal string. */
@@ -166,8 +174,10 @@ export function parseQuoteAtoms(format: MarketFormat, text: string): number | nu
 export function formatAveragePrice(format: MarketFormat, quoteAtoms: number, quantityLots: number): string {
   if (quantityLots <= 0) return zeroPriceText(format);
   // price units (10^-priceScale) = quoteAtoms x 10^(baseScale + priceScale - quoteScale) / baseAtoms
-  const numerator = BigInt(quoteAtoms) * 10n ** BigInt(format.baseScale + format.priceScale - format.quoteScale);
-  const denominator = BigInt(quantityLots) * BigInt(format.lotUnits);
+  const exponent = format.baseScale + format.priceScale - format.quoteScale;
+  const baseAtoms = BigInt(quantityLots) * BigInt(format.lotUnits) / 10n ** BigInt(format.quantityScale - format.baseScale);
+  const numerator = BigInt(quoteAtoms) * (exponent >= 0 ? 10n ** BigInt(exponent) : 1n);
+  const denominator = baseAtoms * (exponent < 0 ? 10n ** BigInt(-exponent) : 1n);
   return formatBigDecimal((numerator * 2n + denominator) / (2n * denominator), format.priceScale);
 }
 

@@ -13,7 +13,7 @@
 // Invariants kept after every command: per asset, sum(available + held) = supply; every
 // account's held = holds of its open orders + pending withdrawals; no book is crossed.
 
-import { Command } from '../domain/command.ts';
+import type { Command } from '../domain/command.ts';
 import * as codes from '../domain/codes.ts';
 import type { EventBuffer } from '../domain/events.ts';
 import { assetScaleMax, feeBpsMax, type MarketSpec } from '../domain/market.ts';
@@ -1810,6 +1810,3 @@ export class Engine implements MatchingEngine {
     return slot;
   }
 }
-
-// Re-exported so callers can construct commands without a second import path.
-export { Command };

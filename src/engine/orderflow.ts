@@ -16,6 +16,11 @@ export const orderFlowEpochMs = 1_767_225_600_000;
 /** Each funded account gets this much of both assets: far more than any flow can spend. */
 const depositAtoms = 1_000_000_000_000_000;
 const buyAccounts = [1, 2] as const;
+// Imported values read per event are bound once (see engine.ts: the TypeScript loader can
+// turn each read of an imported binding into a getter call).
+const slotsPerEvent = eventSlots;
+const tradeExecutedType = EventType.TradeExecuted;
+const orderCanceledType = EventType.OrderCanceled;
 /** Slot offsets (from the event's start) of the TradeExecuted fields the checksum reads; 4 header slots come first. */
 const tradePriceSlot = 4 + fieldIndex(EventType.TradeExecuted, 'priceTicks');
 const tradeQuantitySlot = 4 + fieldIndex(EventType.TradeExecuted, 'quantityLots');
@@ -145,14 +150,14 @@ export class OrderFlowChecksum {
   addEvents(buffer: EventBuffer): void {
     const slots = buffer.slots;
     const length = buffer.length;
-    for (let index = 0, base = 0; index < length; index++, base += eventSlots) {
+    for (let index = 0, base = 0; index < length; index++, base += slotsPerEvent) {
       const type = slots[base];
-      if (type === EventType.TradeExecuted) {
+      if (type === tradeExecutedType) {
         const quantityLots = slots[base + tradeQuantitySlot]!;
         this.trades++;
         this.qty += quantityLots;
         this.notional += quantityLots * slots[base + tradePriceSlot]!;
-      } else if (type === EventType.OrderCanceled) {
+      } else if (type === orderCanceledType) {
         this.cancelsOk++;
       }
     }

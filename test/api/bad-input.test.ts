@@ -4,7 +4,7 @@
 // and the "status unknown" answer settled by a lookup.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CommandTimeoutError } from '../../src/services/contracts.ts';
+import type { RecordLog } from '../../src/ports/log.ts';
 import { ApiClient, demoKeys, sign, startTestExchange, type ApiAnswer, type TestExchange } from './support.ts';
 
 describe('bad input changes nothing and gets a precise error', () => {
@@ -196,18 +196,23 @@ describe('bad input changes nothing and gets a precise error', () => {
   });
 
   test('an engine timeout answers -1007 and GET order?origClientOrderId= settles it', async () => {
-    const host = server.exchange.host;
-    const original = host.submit.bind(host);
-    // The engine is slow this once: the command still runs, the request stops waiting first.
-    host.submit = (command) => {
-      const result = original(command, 60_000);
-      return Promise.race([result, new Promise<never>((_resolve, reject) => setTimeout(() => reject(new CommandTimeoutError('slow')), 1))]);
+    // The disk is slow this once: the append takes longer than the gateway waits, so the
+    // request answers "unknown" while the command still becomes durable and runs.
+    const log = (server.exchange.host as unknown as { options: { commandLog: RecordLog } }).options.commandLog;
+    const append = log.append.bind(log);
+    const config = server.exchange.gateway.deps.config;
+    const savedTimeoutMs = config.commandTimeoutMs;
+    log.append = async (payloads, expectedLastSequence) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return append(payloads, expectedLastSequence);
     };
+    config.commandTimeoutMs = 50;
     let answer: ApiAnswer;
     try {
       answer = await order({ price: '42000', newClientOrderId: 'unknown-status-1' })();
     } finally {
-      host.submit = original;
+      config.commandTimeoutMs = savedTimeoutMs;
+      log.append = append;
     }
     assert.equal(answer.status, 503);
     assert.equal(answer.body.code, -1007);

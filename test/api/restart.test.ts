@@ -14,9 +14,9 @@ import { EventBuffer } from '../../src/domain/events.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { ApiClient, adminToken, demoKeys } from './support.ts';
 
-const burstOrders = 600;
+const burstOrders = 400;
 const burstConcurrency = 32;
-const killAfterAcknowledged = 150;
+const killAfterAcknowledged = 100;
 
 /**
  * Starts the server on a port of its own choosing (PORT=0) and reads the URL from its

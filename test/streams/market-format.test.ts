@@ -21,12 +21,12 @@ test('tick size = quoteAtomsPerTickLot x 10^baseScale / lotAtoms quote atoms per
   // BTC scale 8, USDT scale 6: lot 0.0001 BTC (10,000 atoms); one tick x one lot = 1 USDT atom
   // (0.000001 USDT), so one tick is 0.000001 / 0.0001 = 0.01 USDT per BTC.
   const format = marketFormat(base, 8, 6);
-  assert.equal(format.priceScale, 6);
-  assert.equal(tickSizeText(format), '0.010000');
+  assert.equal(format.priceScale, 8, 'Binance prints at least 8 decimals');
+  assert.equal(tickSizeText(format), '0.01000000');
   assert.equal(stepSizeText(format), '0.00010000');
-  assert.equal(formatPrice(format, 6_500_000), '65000.000000');
+  assert.equal(formatPrice(format, 6_500_000), '65000.00000000');
   assert.equal(formatQuantity(format, 25), '0.00250000');
-  assert.equal(formatQuoteAtoms(format, 162_500_000), '162.500000');
+  assert.equal(formatQuoteAtoms(format, 162_500_000), '162.50000000');
   // Consistency: price x quantity = notional, in the spec's own units.
   assert.equal(6_500_000 * 25 * base.quoteAtomsPerTickLot, 162_500_000);
 });
@@ -38,9 +38,12 @@ test('a tick finer than one quote atom per base unit prints with extra decimals,
   // lot 0.4 units (40 atoms at scale 2), one tick x one lot = 1 atom at scale 2: tick 0.025.
   const fine = marketFormat({ ...base, lotAtoms: 40 }, 2, 2);
   assert.equal(fine.exact, true);
-  assert.equal(fine.priceScale, 3);
-  assert.equal(tickSizeText(fine), '0.025');
-  assert.equal(formatPrice(fine, 3), '0.075');
+  assert.equal(tickSizeText(fine), '0.02500000');
+  assert.equal(formatPrice(fine, 3), '0.07500000');
+  // An 18-decimal quote asset keeps only the decimals its tick needs (at least 8).
+  const wide = marketFormat({ ...base, lotAtoms: 10 ** 15, quoteAtomsPerTickLot: 10 ** 13 }, 18, 18);
+  assert.equal(tickSizeText(wide), '0.01000000');
+  assert.equal(formatPrice(wide, 123_456), '1234.56000000');
   // A lot of 3 atoms cannot give a finite decimal tick: printed rounded, and parsing refuses.
   const thirds = marketFormat({ ...base, lotAtoms: 3 }, 0, 0);
   assert.equal(thirds.exact, false);
@@ -69,9 +72,11 @@ test('parsing is the exact inverse of printing, and refuses off-step and malform
 
 test('average price and percent change round half up', () => {
   const format = marketFormat(base, 8, 6);
-  // 0.0002 BTC for 13.000001 USDT: 65000.005 USDT per BTC, rounded to 65000.005000.
-  assert.equal(formatAveragePrice(format, 13_000_001, 2), '65000.005000');
-  assert.equal(formatAveragePrice(format, 0, 0), '0.000000');
+  // 0.0002 BTC for 13.000001 USDT: 65000.005 USDT per BTC.
+  assert.equal(formatAveragePrice(format, 13_000_001, 2), '65000.00500000');
+  // 0.0003 BTC for 13.000001 USDT: 43333.33666... rounds half up to 43333.33666667.
+  assert.equal(formatAveragePrice(format, 13_000_001, 3), '43333.33666667');
+  assert.equal(formatAveragePrice(format, 0, 0), '0.00000000');
   assert.equal(formatPercentChange(10_000, 10_250), '2.500');
   assert.equal(formatPercentChange(30_000, 29_999), '-0.003');
   assert.equal(formatPercentChange(0, 5), '0.000');

@@ -133,6 +133,7 @@ describe('trading web UI', { timeout: 180_000 }, () => {
 
     // Alice: the trade in recent trades, the fill toast from the user stream, balances, the candle.
     await alicePage.locator('.toast', { hasText: 'Bought 0.5 BTCUSDT at 30000' }).waitFor();
+    await alicePage.screenshot({ path: screenshotPath('trading-fill') });
     await alicePage.locator('[data-testid="recent-trades"] .trade-row', { hasText: '30,000.00' }).waitFor();
     await openBalances(alicePage);
     await alicePage.getByTestId('free-BTC').filter({ hasText: /^0\.5(0+)?$/ }).waitFor();
@@ -156,9 +157,21 @@ describe('trading web UI', { timeout: 180_000 }, () => {
     await alicePage.locator('[data-testid="notification"][data-kind="deposit"]', { hasText: 'Deposit of 50000 USDT' }).waitFor();
     const unreadText = await alicePage.getByTestId('unread-count').innerText();
     assert.ok(Number(/\((\d+) unread\)/.exec(unreadText)?.[1]) >= 2, unreadText);
+    assert.ok(Number(await alicePage.getByTestId('unread-badge').innerText()) >= 2, 'the header shows the unread count');
+    await alicePage.screenshot({ path: screenshotPath('account-notifications') });
     await alicePage.getByTestId('mark-all-read').click();
     await alicePage.getByTestId('unread-count').filter({ hasText: '(0 unread)' }).waitFor();
-    await alicePage.screenshot({ path: screenshotPath('account-notifications') });
+    await alicePage.getByTestId('unread-badge').waitFor({ state: 'detached' });
+
+    // Webhook setting: saved with a generated signing secret, still there after a reload.
+    const hookUrl = 'http://127.0.0.1:9/bourse-hook';
+    await alicePage.goto('/account/webhook');
+    await alicePage.locator('[data-testid="webhook"] input[name="url"]').fill(hookUrl);
+    await alicePage.locator('[data-testid="webhook"] button[type="submit"]').click();
+    await alicePage.getByTestId('webhook-status').filter({ hasText: 'Webhook saved' }).waitFor();
+    assert.match(await alicePage.locator('[data-testid="webhook"] input[name="secret"]').inputValue(), /^[0-9a-f]{48}$/);
+    await alicePage.reload();
+    await alicePage.waitForFunction((url) => (document.querySelector('[data-testid="webhook"] input[name="url"]') as HTMLInputElement | null)?.value === url, hookUrl);
 
     // Cancel an order.
     await alicePage.goto('/trade/BTCUSDT');

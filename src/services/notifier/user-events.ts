@@ -7,8 +7,7 @@
 import type { EngineEvent } from '../../domain/events.ts';
 import type { MarketSpec } from '../../domain/market.ts';
 import { CancelReason, ExpireReason, OrderType, Side, StpMode, TimeInForce } from '../../domain/codes.ts';
-import { formatDecimal } from '../../domain/units.ts';
-import { formatPrice, formatQuantity, formatQuoteAtoms, marketFormat, type MarketFormat } from '../../domain/market-format.ts';
+import { formatAssetAtoms, formatPrice, formatQuantity, formatQuoteAtoms, marketFormat, type MarketFormat } from '../../domain/market-format.ts';
 import type { AssetView, MarketView, OrderView } from '../../engine/types.ts';
 
 export interface UserMessage {
@@ -187,7 +186,7 @@ export class UserEventTranslator {
         const list = [...balances.entries()].map(([assetId, balance]) => {
           const asset = this.assets.get(assetId);
           const scale = asset?.scale ?? 0;
-          return { a: asset?.code ?? String(assetId), f: formatDecimal(balance.available, scale), l: formatDecimal(balance.held, scale) };
+          return { a: asset?.code ?? String(assetId), f: formatAssetAtoms(balance.available, scale), l: formatAssetAtoms(balance.held, scale) };
         });
         messages.push({ accountId, payload: { e: 'outboundAccountPosition', E: event.timestampMs, u: event.timestampMs, B: list } });
       }
@@ -322,7 +321,7 @@ export class UserEventTranslator {
     const asset = this.assets.get(event.assetId as number);
     const scale = asset?.scale ?? 0;
     const code = asset?.code ?? String(event.assetId);
-    const amount = formatDecimal(event.amountAtoms as number, scale);
+    const amount = formatAssetAtoms(event.amountAtoms as number, scale);
     const statusByType: Record<string, string> = {
       Deposited: 'COMPLETED', WithdrawRequested: 'REQUESTED', WithdrawCompleted: 'COMPLETED', WithdrawCanceled: 'CANCELED',
     };

@@ -1,6 +1,7 @@
 // The order book: kept in sync with `<symbol>@depth@100ms` by BookSync (snapshot + diffs,
 // resync on a gap or reconnect) and redrawn at most once per animation frame however
-// fast diffs arrive. Rows show depth bars; clicking a price fills the order form.
+// fast diffs arrive (and at most every bookRedrawIntervalMs). Rows show depth bars;
+// clicking a price fills the order form.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get } from '../lib/api.ts';
 import { BookSync, type BookLevel, type DepthDiff, type DepthSnapshot } from '../lib/book-sync.ts';
@@ -10,6 +11,12 @@ import type { MarketInfo } from '../state.ts';
 
 export const bookLevelsShown = 50;
 export const snapshotLimit = 1000;
+/**
+ * Shortest time between two redraws of the rows (20 per second, twice the @depth@100ms
+ * stream's rate): a trader cannot read faster, and the rest of the frame budget stays
+ * with the chart and the inputs. Diffs themselves are applied the moment they arrive.
+ */
+export const bookRedrawIntervalMs = 50;
 /** Back off between snapshot attempts that do not line up with the stream. */
 const snapshotRetryDelayMs = 300;
 
@@ -38,8 +45,21 @@ export function OrderBook({ market, onPrice, lastPrice }: { market: MarketInfo; 
       const top = sync.top(bookLevelsShown);
       setView({ bids: top.bids, asks: top.asks, synced: sync.state === 'synced', lastUpdateId: sync.lastUpdateId });
     };
+    let lastDrawMs = 0;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const drawInFrame = (): void => {
+      timer = null;
+      if (frame === 0) frame = requestAnimationFrame((now) => {
+        lastDrawMs = now;
+        draw();
+      });
+    };
+    // Every diff is applied at once; the rows are redrawn at most every bookRedrawIntervalMs.
     const schedule = (): void => {
-      if (frame === 0) frame = requestAnimationFrame(draw);
+      if (frame !== 0 || timer !== null) return;
+      const waitMs = lastDrawMs + bookRedrawIntervalMs - performance.now();
+      if (waitMs <= 0) drawInFrame();
+      else timer = setTimeout(drawInFrame, waitMs);
     };
     const fetchSnapshot = (): void => {
       if (fetching || !alive) return;
@@ -73,6 +93,7 @@ export function OrderBook({ market, onPrice, lastPrice }: { market: MarketInfo; 
     return () => {
       alive = false;
       if (frame) cancelAnimationFrame(frame);
+      if (timer) clearTimeout(timer);
       stream.close();
     };
   }, [market.symbol]);
