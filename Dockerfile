@@ -1,9 +1,12 @@
 # syntax=docker/dockerfile:1
 # One image for every Bourse role. The role is chosen at build time with
-# `--build-arg ROLE=gateway` (default: embedded) or at run time with the
-# environment variable BOURSE_ROLE: embedded | gateway | engine | ledger | market-data | notifier.
-# Stages: dependencies (npm ci) -> build (TypeScript to dist/, web UI to web/dist/, dev
-# dependencies pruned) -> runtime (slim Node 20, non-root, no compilers, no dev tools).
+# `--build-arg ROLE=gateway` (default: embedded) or at run time with the environment
+# variable BOURSE_ROLE: embedded | gateway | engine | ledger | market-data | notifier.
+# Stages: dependencies (npm ci) -> build (typecheck, web UI to web/dist/) -> runtime (slim
+# Node 20, non-root). The runtime runs the TypeScript sources through tsx, exactly as
+# `npm start` and `npm run cluster` do: parts of the code load `.ts` modules at run time
+# (the PGlite worker thread), so a tsc-compiled dist/ does not start today (see
+# docs/operations.md). tsx is a dev dependency, so dev dependencies stay in the image.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -14,14 +17,12 @@ COPY web/package.json web/package.json
 RUN npm ci --no-audit --no-fund
 
 FROM dependencies AS build
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json eslint.config.js ./
 COPY src src
 COPY web web
-RUN npm run build \
- && npm run build --workspace web \
- # tsc emits only JavaScript: copy the other files the code reads at run time (SQL migrations).
- && (cd src && find . -type f ! -name '*.ts' -exec cp --parents {} ../dist/ \;) \
- && npm prune --omit=dev --no-audit --no-fund
+# The typecheck fails the build on a broken tree; the web UI is built once, here.
+RUN npx tsc -p tsconfig.build.json --noEmit \
+ && npm run build --workspace web
 
 FROM ${NODE_IMAGE} AS runtime
 ARG ROLE=embedded
@@ -36,8 +37,9 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
+COPY --from=build /app/src ./src
 COPY --from=build /app/web/dist ./web/dist
+COPY --from=build /app/web/package.json ./web/package.json
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
@@ -51,8 +53,8 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
 # Node is PID 1 and handles SIGTERM itself (each role drains and exits); run with --init if
 # you add child processes.
 CMD ["sh", "-c", "case \"$BOURSE_ROLE\" in \
-  embedded) export METRICS_PORT=\"${METRICS_PORT:-9464}\"; exec node dist/main.js ;; \
-  engine) exec node dist/services/engine-host/main.js ;; \
-  gateway|ledger|market-data|notifier) exec node \"dist/services/$BOURSE_ROLE/main.js\" ;; \
+  embedded) export METRICS_PORT=\"${METRICS_PORT:-9464}\"; exec node --import tsx src/main.ts ;; \
+  engine) exec node --import tsx src/services/engine-host/main.ts ;; \
+  gateway|ledger|market-data|notifier) exec node --import tsx \"src/services/$BOURSE_ROLE/main.ts\" ;; \
   *) echo \"unknown BOURSE_ROLE '$BOURSE_ROLE' (embedded, gateway, engine, ledger, market-data, notifier)\" >&2; exit 64 ;; \
 esac"]

@@ -7,8 +7,10 @@
 //      timing comes from requestAnimationFrame and the Long Tasks API; a frame interval
 //      over 1.5x the display's frame period counts its missing frames as dropped.
 // Results are printed and written to the "Web UI" section of bench/RESULTS.md.
-// Environment: BENCH_WEB_SECONDS (default 10), BENCH_WEB_DIFFS_PER_SECOND (default 100).
+// Environment: BENCH_WEB_SECONDS (default 10), BENCH_WEB_DIFFS_PER_SECOND (default 100),
+// BENCH_WEB_RECORD=0 to print without touching bench/RESULTS.md.
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +22,7 @@ const measureSeconds = Number(process.env.BENCH_WEB_SECONDS ?? 10);
 const diffsPerSecond = Number(process.env.BENCH_WEB_DIFFS_PER_SECOND ?? 100);
 const levelsPerSide = 50;
 const levelsChangedPerDiff = 4;
+const idleSeconds = 3;
 const firstLoadBytesTarget = 300 * 1024;
 const symbol = 'BTCUSDT';
 const midPriceTicks = 3_000_000;
@@ -41,6 +44,8 @@ interface FrameReport {
   scriptMsPerSecond: number;
   layoutMsPerSecond: number;
   taskMsPerSecond: number;
+  /** The same, with the book still (no diffs): what the rest of the page costs. */
+  idleTaskMsPerSecond: number;
 }
 
 async function firstLoad(): Promise<{ brotliBytes: number; gzipBytes: number; rawBytes: number; files: string[] }> {
@@ -61,6 +66,61 @@ async function firstLoad(): Promise<{ brotliBytes: number; gzipBytes: number; ra
 
 function price(ticks: number): string {
   return (ticks / 100).toFixed(2);
+}
+
+/** Plain JavaScript evaluated in the page (a string, so no build helpers leak into it). */
+function measureScript(seconds: number): string {
+  return `(async (seconds) => {
+      const intervals = [];
+      let longTasks = 0;
+      let longTaskTotalMs = 0;
+      const observer = new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) {
+          longTasks++;
+          longTaskTotalMs += entry.duration;
+        }
+      });
+      observer.observe({ type: 'longtask', buffered: false });
+      const book = document.querySelector('[data-testid="order-book"]');
+      let updates = 0;
+      let lastUpdate = book.getAttribute('data-update-id');
+      await new Promise((done) => {
+        let last = performance.now();
+        const start = last;
+        const frame = (now) => {
+          intervals.push(now - last);
+          last = now;
+          const current = book.getAttribute('data-update-id');
+          if (current !== lastUpdate) {
+            updates++;
+            lastUpdate = current;
+          }
+          if (now - start < seconds * 1000) requestAnimationFrame(frame);
+          else done();
+        };
+        requestAnimationFrame(frame);
+      });
+      observer.disconnect();
+      const sorted = [...intervals].sort((left, right) => left - right);
+      const quantile = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+      const period = quantile(0.5);
+      let dropped = 0;
+      for (const interval of intervals) if (interval > period * 1.5) dropped += Math.round(interval / period) - 1;
+      return {
+        frames: intervals.length,
+        durationMs: intervals.reduce((sum, value) => sum + value, 0),
+        framePeriodMs: period,
+        intervalP50Ms: quantile(0.5),
+        intervalP99Ms: quantile(0.99),
+        intervalMaxMs: sorted[sorted.length - 1],
+        droppedFrames: dropped,
+        longTasks,
+        longTaskTotalMs,
+        framesWithNewBook: updates,
+        bidRows: document.querySelectorAll('[data-testid="book-bids"] .book-row').length,
+        askRows: document.querySelectorAll('[data-testid="book-asks"] .book-row').length,
+      };
+})(${seconds})`;
 }
 
 async function renderBenchmark(): Promise<FrameReport> {
@@ -122,12 +182,16 @@ async function renderBenchmark(): Promise<FrameReport> {
       }
     });
     let diffsSent = 0;
+    /** Diffs flow only once the idle baseline has been measured. */
+    let sending = false;
     await page.routeWebSocket(/\/stream\?/, (socket) => {
       if (!socket.url().includes('@depth')) return;
       // Timers are coarse under load: send whatever the schedule says is due, so the rate holds.
-      const startedMs = Date.now();
+      let startedMs = 0;
       let sentHere = 0;
       const sendDue = (): void => {
+        if (!sending) return;
+        if (startedMs === 0) startedMs = Date.now();
         const due = Math.floor(((Date.now() - startedMs) / 1000) * diffsPerSecond);
         while (sentHere < due) {
           sentHere++;
@@ -162,60 +226,15 @@ async function renderBenchmark(): Promise<FrameReport> {
     await cdp.send('Performance.enable');
     const metricsOf = async (): Promise<Record<string, number>> =>
       Object.fromEntries(((await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] }).metrics.map((metric) => [metric.name, metric.value]));
+    // Baseline: the same page with a still book, to tell the book's cost from the page's.
+    const idleBefore = await metricsOf();
+    await page.evaluate(measureScript(idleSeconds));
+    const idleAfter = await metricsOf();
+    const idleTaskMsPerSecond = ((idleAfter.TaskDuration! - idleBefore.TaskDuration!) * 1000) / idleSeconds;
+    sending = true;
+    await page.waitForTimeout(500);
     const metricsBefore = await metricsOf();
-    // Plain JavaScript evaluated in the page (a string, so no build helpers leak into it).
-    const measure = `(async (seconds) => {
-      const intervals = [];
-      let longTasks = 0;
-      let longTaskTotalMs = 0;
-      const observer = new PerformanceObserver((list) => {
-        for (const entry of list.getEntries()) {
-          longTasks++;
-          longTaskTotalMs += entry.duration;
-        }
-      });
-      observer.observe({ type: 'longtask', buffered: false });
-      const book = document.querySelector('[data-testid="order-book"]');
-      let updates = 0;
-      let lastUpdate = book.getAttribute('data-update-id');
-      await new Promise((done) => {
-        let last = performance.now();
-        const start = last;
-        const frame = (now) => {
-          intervals.push(now - last);
-          last = now;
-          const current = book.getAttribute('data-update-id');
-          if (current !== lastUpdate) {
-            updates++;
-            lastUpdate = current;
-          }
-          if (now - start < seconds * 1000) requestAnimationFrame(frame);
-          else done();
-        };
-        requestAnimationFrame(frame);
-      });
-      observer.disconnect();
-      const sorted = [...intervals].sort((left, right) => left - right);
-      const quantile = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-      const period = quantile(0.5);
-      let dropped = 0;
-      for (const interval of intervals) if (interval > period * 1.5) dropped += Math.round(interval / period) - 1;
-      return {
-        frames: intervals.length,
-        durationMs: intervals.reduce((sum, value) => sum + value, 0),
-        framePeriodMs: period,
-        intervalP50Ms: quantile(0.5),
-        intervalP99Ms: quantile(0.99),
-        intervalMaxMs: sorted[sorted.length - 1],
-        droppedFrames: dropped,
-        longTasks,
-        longTaskTotalMs,
-        framesWithNewBook: updates,
-        bidRows: document.querySelectorAll('[data-testid="book-bids"] .book-row').length,
-        askRows: document.querySelectorAll('[data-testid="book-asks"] .book-row').length,
-      };
-})(${measureSeconds})`;
-    const report = (await page.evaluate(measure)) as Omit<FrameReport, 'diffsReceived' | 'scriptMsPerSecond' | 'layoutMsPerSecond' | 'taskMsPerSecond'>;
+    const report = (await page.evaluate(measureScript(measureSeconds))) as Omit<FrameReport, 'diffsReceived' | 'scriptMsPerSecond' | 'layoutMsPerSecond' | 'taskMsPerSecond' | 'idleTaskMsPerSecond'>;
     const diffsReceived = diffsSent - diffsBefore;
     const metricsAfter = await metricsOf();
     const busyMsPerSecond = (name: string): number => ((metricsAfter[name]! - metricsBefore[name]!) * 1000) / measureSeconds;
@@ -225,6 +244,7 @@ async function renderBenchmark(): Promise<FrameReport> {
       scriptMsPerSecond: busyMsPerSecond('ScriptDuration'),
       layoutMsPerSecond: busyMsPerSecond('LayoutDuration') + busyMsPerSecond('RecalcStyleDuration'),
       taskMsPerSecond: busyMsPerSecond('TaskDuration'),
+      idleTaskMsPerSecond,
     };
   } finally {
     for (const timer of timers) clearInterval(timer);
@@ -260,13 +280,13 @@ async function main(): Promise<void> {
       `${frames.frames} frames (${((frames.frames / frames.durationMs) * 1000).toFixed(1)} fps), frame interval p50 ${frames.intervalP50Ms.toFixed(1)} ms, ` +
       `p99 ${frames.intervalP99Ms.toFixed(1)} ms, max ${frames.intervalMaxMs.toFixed(1)} ms, dropped frames ${frames.droppedFrames}, ` +
       `long tasks ${frames.longTasks} (${frames.longTaskTotalMs.toFixed(0)} ms), diffs sent ${frames.diffsReceived}, rows ${frames.bidRows}/${frames.askRows}, ` +
-      `main thread per second: tasks ${frames.taskMsPerSecond.toFixed(0)} ms, script ${frames.scriptMsPerSecond.toFixed(0)} ms, style+layout ${frames.layoutMsPerSecond.toFixed(0)} ms`,
+      `main thread per second: tasks ${frames.taskMsPerSecond.toFixed(0)} ms (still book: ${frames.idleTaskMsPerSecond.toFixed(0)} ms), script ${frames.scriptMsPerSecond.toFixed(0)} ms, style+layout ${frames.layoutMsPerSecond.toFixed(0)} ms`,
   );
   const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
   const section = [
     '## Web UI',
     '',
-    `\`npm run bench:web\` (bench/web-ui.ts), ${date} UTC, Debian Chromium headless on this 2-core machine (shared with other work).`,
+    `\`npm run bench:web\` (bench/web-ui.ts), ${date} UTC, Debian Chromium headless on this 2-core machine (shared with other work; load average ${loadavg()[0]!.toFixed(1)} at the end of the run).`,
     '',
     '| Measure | Result | Target |',
     '| --- | --- | --- |',
@@ -279,6 +299,7 @@ async function main(): Promise<void> {
     `| Frame interval p50 / p99 / max | ${frames.intervalP50Ms.toFixed(1)} / ${frames.intervalP99Ms.toFixed(1)} / ${frames.intervalMaxMs.toFixed(1)} ms | |`,
     `| Dropped frames | ${frames.droppedFrames} | 0 |`,
     `| Main-thread busy time per second: all tasks / script / style + layout | ${frames.taskMsPerSecond.toFixed(0)} / ${frames.scriptMsPerSecond.toFixed(0)} / ${frames.layoutMsPerSecond.toFixed(0)} ms | well under 1000 ms |`,
+    `| Same page, book still (no diffs): all tasks | ${frames.idleTaskMsPerSecond.toFixed(0)} ms per second | |`,
     `| Long tasks (> 50 ms) | ${frames.longTasks} (${frames.longTaskTotalMs.toFixed(0)} ms total) | 0 |`,
     '',
     'The book is the real trading screen served by the real static server; its REST snapshot and WebSocket are routed by',
@@ -287,6 +308,7 @@ async function main(): Promise<void> {
     'its missing frames as dropped. Main-thread busy time is Chromium\'s own accounting (Performance.getMetrics) over the window.',
     '',
   ].join('\n');
+  if (process.env.BENCH_WEB_RECORD === '0') return;
   recordResults(section);
   console.log('recorded in bench/RESULTS.md (Web UI section)');
   if (load.brotliBytes > firstLoadBytesTarget) process.exitCode = 1;

@@ -670,6 +670,13 @@ export class Engine implements MatchingEngine {
     // Accepted: take an orderId, record the order and hold its funds.
     const taker = this.acceptOrder(command, market, resolvedStp, holdAtoms, accountIndex === none ? this.accountIndexOrCreate(accountId) : accountIndex);
     if (orderType === OrderType.LimitMaker) return this.restOrder(taker, market);
+    // Fast path for the most common command: a GTC limit that does not cross rests at once.
+    if (timeInForce === TimeInForce.GTC) {
+      const best = (side === Side.Buy ? market.asks : market.bids).best();
+      if (best === none || (side === Side.Buy ? priceTicks < this.levels.priceTicks[best]! : priceTicks > this.levels.priceTicks[best]!)) {
+        return this.restOrder(taker, market);
+      }
+    }
     if (timeInForce === TimeInForce.FOK) {
       const opposite = side === Side.Buy ? market.asks : market.bids;
       const sign = side === Side.Buy ? 1 : -1;

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { roleNames } from '../../src/adapters/metrics.ts';
@@ -33,8 +33,15 @@ test('the Dockerfile builds in stages, runs as non-root and starts every role', 
   assert.match(dockerfile, /^USER node$/m);
   assert.match(dockerfile, /^ARG ROLE=/m);
   assert.match(dockerfile, /BOURSE_HEALTH_PORT=9464/);
-  assert.match(dockerfile, /npm prune --omit=dev/);
+  assert.match(dockerfile, /npm ci /);
   for (const role of roleNames) assert.ok(dockerfile.includes(role), `Dockerfile does not start role ${role}`);
+  // Every entry point the role switch starts exists.
+  const entries = [...dockerfile.matchAll(/node --import tsx \\?"?(src\/[^"\s;]+\.ts)/g)].map((match) => match[1]);
+  assert.ok(entries.includes('src/main.ts') && entries.includes('src/services/engine-host/main.ts'), entries.join(' '));
+  for (const entry of entries) {
+    const paths = entry.includes('$BOURSE_ROLE') ? ['gateway', 'ledger', 'market-data', 'notifier'].map((role) => entry.replace('$BOURSE_ROLE', role)) : [entry];
+    for (const path of paths) assert.ok(existsSync(path), `the image starts ${path}, which does not exist`);
+  }
   const ignored = readFileSync('.dockerignore', 'utf8').split('\n');
   for (const entry of ['node_modules', '.git', 'data', '.env']) assert.ok(ignored.includes(entry), `.dockerignore lacks ${entry}`);
 });

@@ -100,6 +100,10 @@ describe('trading web UI', { timeout: 180_000 }, () => {
     await adminPage.screenshot({ path: screenshotPath('admin-solvency') });
     await adminPage.goto('/admin/system');
     await adminPage.getByTestId('kpi-commands').waitFor();
+    // The three traders' pages hold market and user streams open: the view counts them.
+    await adminPage.waitForFunction(() => Number(document.querySelector('[data-testid="kpi-clients"] strong')?.textContent) >= 3);
+    // Rates appear from the second sample on.
+    await adminPage.waitForFunction(() => /^\d+\.\d$/.test(document.querySelector('[data-testid="kpi-commands"] strong')?.textContent ?? ''));
     await adminPage.screenshot({ path: screenshotPath('admin-system') });
     await adminPage.goto('/admin/markets');
     await adminPage.locator('[data-testid="admin-markets"] tr[data-symbol="ETHUSDT"]').waitFor();

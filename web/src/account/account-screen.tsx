@@ -219,13 +219,16 @@ function Webhook() {
   const [saved, setSaved] = useState<string | null>(null);
   const [secret, setSecret] = useState('');
   const [status, setStatus] = useState('');
+  // The form stays disabled until the saved URL is in, so nothing typed is overwritten by it.
+  const [loaded, setLoaded] = useState(false);
   useEffect(() => {
     get<{ url: string | null }>(`${web}/webhook`)
       .then((answer) => {
         setUrl(answer.url ?? '');
         setSaved(answer.url);
       })
-      .catch((failure) => setStatus(errorText(failure)));
+      .catch((failure) => setStatus(errorText(failure)))
+      .finally(() => setLoaded(true));
   }, []);
   const save = async (event: Event): Promise<void> => {
     event.preventDefault();
@@ -256,7 +259,7 @@ function Webhook() {
         <h2>Webhook</h2>
         {saved && <span class="tag good">active</span>}
       </div>
-      <div class="section-body">
+      <fieldset class="section-body" disabled={!loaded}>
         <p class="muted small">
           Every notification is also POSTed to this URL, signed with HMAC-SHA256 over the body using your signing secret, so you can verify it came from
           us. Failed deliveries are retried with exponential backoff.
@@ -280,7 +283,7 @@ function Webhook() {
           )}
         </div>
         {status && <p class="small" data-testid="webhook-status">{status}</p>}
-      </div>
+      </fieldset>
     </form>
   );
 }

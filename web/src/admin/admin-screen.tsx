@@ -537,6 +537,7 @@ interface SystemSummary {
   lastCommandSequence: number;
   uptimeSeconds: number;
   metricsAvailable: boolean;
+  ratesAvailable: boolean;
 }
 
 function Sparkline({ points, color }: { points: number[]; color: string }) {
@@ -600,10 +601,10 @@ function System() {
         {summary && (
           <>
             <div class="kpis">
-              {kpi('Commands / s', summary.commandRatePerSecond.toFixed(1), 'kpi-commands', history.current.commands)}
+              {kpi('Commands / s', summary.ratesAvailable ? summary.commandRatePerSecond.toFixed(1) : '…', 'kpi-commands', history.current.commands)}
               {kpi('Engine lag (commands)', summary.metricsAvailable ? String(summary.engineLagCommands) : 'n/a', 'kpi-lag', history.current.lag, '#f6465d')}
               {kpi('Connected clients', summary.metricsAvailable ? String(summary.connectedClients) : 'n/a', 'kpi-clients', history.current.clients, '#2ebd85')}
-              {kpi('HTTP requests / s', summary.metricsAvailable ? summary.httpRatePerSecond.toFixed(1) : 'n/a', 'kpi-http')}
+              {kpi('HTTP requests / s', !summary.metricsAvailable ? 'n/a' : summary.ratesAvailable ? summary.httpRatePerSecond.toFixed(1) : '…', 'kpi-http')}
               {kpi('Event loop lag', `${summary.eventLoopLagMs.toFixed(1)} ms`, 'kpi-loop')}
               {kpi('Memory (RSS)', `${(summary.residentMemoryBytes / 1048576).toFixed(0)} MB`, 'kpi-memory')}
               {kpi('Last command', String(summary.lastCommandSequence), 'kpi-sequence')}

@@ -21,6 +21,8 @@ export interface SystemSummary {
   uptimeSeconds: number;
   /** False when the process runs without a metrics registry (figures then come from the process alone). */
   metricsAvailable: boolean;
+  /** False on the first sample: rates need two. */
+  ratesAvailable: boolean;
 }
 
 /** Event-loop delay measured here when no metrics registry is wired (prom-client measures it otherwise). */
@@ -84,5 +86,6 @@ export async function summarizeSystem(
     lastCommandSequence,
     uptimeSeconds: process.uptime(),
     metricsAvailable: metrics !== null,
+    ratesAvailable: elapsedSeconds > 0,
   };
 }
