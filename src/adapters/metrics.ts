@@ -672,7 +672,12 @@ export interface EmbeddedStateSources {
   dataDirectory?: string;
   /** 1 for the leader (always in embedded mode), 0 for a standby. */
   leader?: () => boolean;
+  /** Least time between two solvency computations (they walk every balance); default 60 s. */
+  solvencyIntervalMs?: number;
 }
+
+/** Solvency walks every balance on the engine's thread: at most once a minute by default. */
+export const solvencyIntervalMsDefault = 60_000;
 
 /**
  * Sets the pull-style metrics from the live state before each scrape: counters mirror
@@ -692,6 +697,8 @@ export function collectEmbeddedState(metrics: EngineMetrics & Partial<ConsumerMe
     }, () => {});
   }
   let ledgerBehindSinceMs: number | null = null;
+  let solvencyComputedAtMs = -Infinity;
+  const solvencyIntervalMs = sources.solvencyIntervalMs ?? solvencyIntervalMsDefault;
   metrics.engineReplayProgress.set(1);
   const removers = [
     metrics.addCollector(async () => {
@@ -702,7 +709,10 @@ export function collectEmbeddedState(metrics: EngineMetrics & Partial<ConsumerMe
       metrics.engineEvents.value = lastEvent - eventsAtStart;
       metrics.engineLeader.set(sources.leader === undefined || sources.leader() ? 1 : 0);
       if (sources.commandLog) metrics.engineLogLag.set(Math.max(0, (await sources.commandLog.lastSequence()) - lastCommand));
-      for (const row of sources.engine.solvency?.() ?? []) metrics.solvencyDifference.labels(row.asset).set(Number(BigInt(row.balancesAtoms) - BigInt(row.supplyAtoms)));
+      if (sources.engine.solvency && Date.now() - solvencyComputedAtMs >= solvencyIntervalMs) {
+        solvencyComputedAtMs = Date.now();
+        for (const row of sources.engine.solvency()) metrics.solvencyDifference.labels(row.asset).set(Number(BigInt(row.balancesAtoms) - BigInt(row.supplyAtoms)));
+      }
       for (const [consumer, position] of Object.entries(consumerMetrics ? (sources.consumers ?? {}) : {})) {
         const applied = await position();
         if (!consumersAtStart.has(consumer)) consumersAtStart.set(consumer, applied);

@@ -1,62 +1,85 @@
-// RESTARTS THE SHARED POSTGRESQL SERVER (and always brings it back): kept in its own file.
-// The ledger writer is killed with SIGKILL under load, a new one starts, and PostgreSQL is
+// Restarts PostgreSQL mid-projection, so it is kept in its own file. The server restarted
+// is a private PostgreSQL cluster this test creates (initdb, its own port and directory)
+// and removes, so the shared server and other engineers' tests are never disturbed. The
+// ledger writer is killed with SIGKILL under load, a new one starts, and PostgreSQL is
 // restarted while it projects. After catch-up the database equals the engine: every
 // balance, every order's state, every trade exactly once, and per-asset conservation.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { createScratchDatabase, PostgresDatabase } from '../../src/adapters/postgres.ts';
+import { readdirSync, rmSync } from 'node:fs';
+import { PostgresDatabase } from '../../src/adapters/postgres.ts';
 import { freePort, RoleProcess } from '../../src/cluster/processes.ts';
 import { solvencyFromSql } from '../../src/services/ledger/index.ts';
 import { EngineCluster, orderLoad, verifyLogs } from './engine-cluster.ts';
-import { databaseUrl, natsUrl, portOpen, requireService } from './services.ts';
+import { natsUrl, portOpen, requireService } from './services.ts';
 
 /** How long the new ledger may take to catch up after PostgreSQL is back. */
 const catchUpMsMax = 30_000;
 
-function postgresCluster(): { version: string; command: (action: string) => void } {
-  const version = readdirSync('/etc/postgresql').sort().at(-1)!;
-  return {
-    version,
-    command: (action) => {
-      execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', action], { stdio: 'inherit' });
-    },
-  };
+/** A throw-away PostgreSQL cluster of the installed version, run as the postgres user. */
+class PrivatePostgres {
+  readonly directory = `/tmp/bourse-pg-${process.pid}-${Date.now().toString(36)}`;
+  private readonly binaries = `/usr/lib/postgresql/${readdirSync('/usr/lib/postgresql').sort((a, b) => Number(a) - Number(b)).at(-1)}/bin`;
+  constructor(readonly port: number) {}
+
+  private run(binary: string, args: string[]): void {
+    execFileSync('runuser', ['-u', 'postgres', '--', `${this.binaries}/${binary}`, ...args], { stdio: 'ignore' });
+  }
+
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  async start(): Promise<void> {
+    execFileSync('install', ['-d', '-o', 'postgres', '-g', 'postgres', '-m', '700', this.directory]);
+    this.run('initdb', ['-D', this.directory, '-U', 'postgres', '--auth=trust', '--no-sync']);
+    this.pgCtl('start');
+    await waitForPort(this.port);
+  }
+
+  pgCtl(action: 'start' | 'restart' | 'stop'): void {
+    const options = `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=/tmp -c fsync=on`;
+    this.run('pg_ctl', ['-D', this.directory, '-l', `${this.directory}.log`, '-w', '-m', 'fast', '-o', options, action]);
+  }
+
+  destroy(): void {
+    try {
+      this.pgCtl('stop');
+    } catch {
+      // Already stopped.
+    }
+    rmSync(this.directory, { recursive: true, force: true });
+    rmSync(`${this.directory}.log`, { force: true });
+  }
 }
 
-async function waitForPostgres(timeoutMs = 30_000): Promise<void> {
+async function waitForPort(port: number, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await portOpen('127.0.0.1', 5432))) {
-    if (Date.now() > deadline) throw new Error('PostgreSQL did not come back');
+  while (!(await portOpen('127.0.0.1', port))) {
+    if (Date.now() > deadline) throw new Error(`PostgreSQL on port ${port} did not come up`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
 describe('ledger writer killed and PostgreSQL restarted mid-projection', () => {
   const cluster = new EngineCluster(1500);
-  let drop: () => Promise<void> = async () => undefined;
+  let postgres: PrivatePostgres;
   let url = '';
   const ledgers: RoleProcess[] = [];
 
   before(async () => {
     await requireService('nats');
-    await requireService('postgres');
     await cluster.open();
-    const scratch = await createScratchDatabase(databaseUrl, 'bourse_ledger_restart');
-    url = scratch.url;
-    drop = scratch.drop;
+    postgres = new PrivatePostgres(await freePort());
+    await postgres.start();
+    url = postgres.url;
   });
 
   after(async () => {
-    // Whatever happened, the shared server must be running again.
-    if (!(await portOpen('127.0.0.1', 5432))) {
-      postgresCluster().command('start');
-      await waitForPostgres();
-    }
     for (const ledger of ledgers) await ledger.stop(3000);
     await cluster.close();
-    await drop();
+    postgres?.destroy();
   });
 
   async function startLedger(name: string): Promise<RoleProcess> {
@@ -81,9 +104,8 @@ describe('ledger writer killed and PostgreSQL restarted mid-projection', () => {
     await first.crash();
     const second = await startLedger('ledger-2');
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const postgres = postgresCluster();
-    postgres.command('restart');
-    await waitForPostgres();
+    postgres.pgCtl('restart');
+    await waitForPort(postgres.port);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await load.stop();
     assert.ok(second.running, 'the ledger survived the database restart');
