@@ -7,6 +7,7 @@
 // usage: npm run bench:api [-- --duration 10 --connections 64 --users 8]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,77 @@ const benchLimits = {
   startupMsMax: 120_000,
   /** Latency samples kept per run (enough for p99.9 at the rates we reach). */
   samplesMax: 2_000_000,
+  /** Longest wait for the server's threads to go quiet after the run (the projection catching up). */
+  settleMsMax: 120_000,
+  /** How often the server's CPU time is sampled while it settles. */
+  settlePollMs: 500,
+  /** Below this share of one core over a poll, the server counts as settled. */
+  settledCoreShareMax: 0.1,
 };
+
+/** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux). */
+const procTicksPerSecond = 100;
+
+/** CPU seconds used so far by each thread of `pid`, by thread id (Linux /proc; empty elsewhere). */
+function threadCpuSeconds(pid: number): Map<number, number> {
+  const seconds = new Map<number, number>();
+  let threadIds: string[];
+  try {
+    threadIds = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return seconds;
+  }
+  for (const threadId of threadIds) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${threadId}/stat`, 'utf8');
+      // Fields after the parenthesized name: state is field 3, utime 14, stime 15.
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      seconds.set(Number(threadId), (Number(fields[11]) + Number(fields[12])) / procTicksPerSecond);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return seconds;
+}
+
+function totalOf(seconds: Map<number, number>): number {
+  let total = 0;
+  for (const value of seconds.values()) total += value;
+  return total;
+}
+
+/** Where the server's CPU went between two samples: its main thread, its busiest other thread, all threads. */
+interface ServerCpu {
+  mainSeconds: number;
+  busiestOtherSeconds: number;
+  totalSeconds: number;
+}
+
+function serverCpuBetween(pid: number, before: Map<number, number>, after: Map<number, number>): ServerCpu {
+  let busiestOtherSeconds = 0;
+  for (const [threadId, seconds] of after) {
+    if (threadId === pid) continue;
+    busiestOtherSeconds = Math.max(busiestOtherSeconds, seconds - (before.get(threadId) ?? 0));
+  }
+  return {
+    mainSeconds: (after.get(pid) ?? 0) - (before.get(pid) ?? 0),
+    busiestOtherSeconds,
+    totalSeconds: totalOf(after) - totalOf(before),
+  };
+}
+
+/** Waits until the server uses little CPU (its projections have caught up); returns the wait in seconds. */
+async function waitUntilQuiet(pid: number): Promise<number> {
+  const startedAt = performance.now();
+  let previous = totalOf(threadCpuSeconds(pid));
+  while (performance.now() - startedAt < benchLimits.settleMsMax) {
+    await new Promise((resolve) => setTimeout(resolve, benchLimits.settlePollMs));
+    const current = totalOf(threadCpuSeconds(pid));
+    if (current - previous < (benchLimits.settledCoreShareMax * benchLimits.settlePollMs) / 1000) break;
+    previous = current;
+  }
+  return (performance.now() - startedAt) / 1000;
+}
 
 interface Options {
   durationSeconds: number;
@@ -70,6 +141,8 @@ interface RunResult {
   errors: number;
   seconds: number;
   latenciesMs: Float64Array;
+  /** CPU seconds this (client) process used during the run. */
+  clientCpuSeconds: number;
 }
 
 /** Keeps `connections` requests in flight for `seconds`; `makeRequest` builds each one. */
@@ -84,6 +157,7 @@ async function drive(
   let errors = 0;
   let counter = 0;
   let firstError: string | null = null;
+  const cpuBefore = process.cpuUsage();
   const startedAt = performance.now();
   const endAt = startedAt + seconds * 1000;
   const worker = async () => {
@@ -104,7 +178,14 @@ async function drive(
   await Promise.all(Array.from({ length: connections }, worker));
   if (firstError) console.log(`  first error: ${firstError}`);
   const elapsed = (performance.now() - startedAt) / 1000;
-  return { requests, errors, seconds: elapsed, latenciesMs: latencies.slice(0, Math.min(requests, latencies.length)).sort() };
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    requests,
+    errors,
+    seconds: elapsed,
+    latenciesMs: latencies.slice(0, Math.min(requests, latencies.length)).sort(),
+    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
 }
 
 function percentile(sorted: Float64Array, fraction: number): number {
@@ -195,7 +276,11 @@ async function main(): Promise<void> {
     };
     const pool = new Pool(url, { connections: options.connections, pipelining: 1 });
     await drive(pool, options.connections, options.warmupSeconds, (index) => makeOrder(index + 10_000_000));
+    const cpuBefore = threadCpuSeconds(exchange.pid!);
     const orderResult = await drive(pool, options.connections, options.durationSeconds, makeOrder);
+    const cpuAtEnd = threadCpuSeconds(exchange.pid!);
+    const settleSeconds = await waitUntilQuiet(exchange.pid!);
+    const cpuSettled = threadCpuSeconds(exchange.pid!);
     await pool.close();
     exchange.kill('SIGTERM');
     await new Promise((resolve) => exchange.once('exit', resolve));
@@ -206,6 +291,19 @@ async function main(): Promise<void> {
     console.log(summary('bare Fastify GET /ping', bareResult));
     console.log(summary('signed POST order', orderResult));
     console.log(`ratio (orders / bare route): ${(orderRate / bareRate).toFixed(3)}`);
+    // CPU per request says where the time goes even when other work shares the machine.
+    const microsecondsPer = (seconds: number, requests: number) => ((seconds * 1e6) / Math.max(1, requests)).toFixed(0);
+    const during = serverCpuBetween(exchange.pid!, cpuBefore, cpuAtEnd);
+    const withCatchUp = serverCpuBetween(exchange.pid!, cpuBefore, cpuSettled);
+    console.log(
+      `client CPU per request: bare ${microsecondsPer(bareResult.clientCpuSeconds, bareResult.requests)} us, orders ${microsecondsPer(orderResult.clientCpuSeconds, orderResult.requests)} us`,
+    );
+    console.log(
+      `server CPU per order during the run: main thread ${microsecondsPer(during.mainSeconds, orderResult.requests)} us, busiest other thread ${microsecondsPer(during.busiestOtherSeconds, orderResult.requests)} us, all threads ${microsecondsPer(during.totalSeconds, orderResult.requests)} us`,
+    );
+    console.log(
+      `server CPU per order including catch-up (${settleSeconds.toFixed(1)} s until quiet): busiest other thread ${microsecondsPer(withCatchUp.busiestOtherSeconds, orderResult.requests)} us, all threads ${microsecondsPer(withCatchUp.totalSeconds, orderResult.requests)} us`,
+    );
   } finally {
     stopAll();
     await rm(dataDirectory, { recursive: true, force: true });

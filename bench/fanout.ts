@@ -3,11 +3,14 @@
 //    one market's trade and 100 ms depth streams, drives orders through the load tester in
 //    a separate process, and measures delivery latency from the engine event time `E` to
 //    receipt by each client (p50/p99 per stream), plus the server's memory per connection.
+//    The clients are lean (bench/fanout-client.ts: raw TCP, frames read in place) so that
+//    5,000 of them on the server's two cores measure the server; `--client ws` uses the
+//    `ws` library instead. CPU time of server, clients and load tester is reported too.
 // 2. Metrics overhead: replays the standard order flow through the engine in host-sized
 //    batches, plain and with the engine metrics (the host's per-batch observer, and the
 //    per-command wrapper for engines outside a host), in rotating passes, and reports the
 //    throughput cost of each.
-// Usage: npm run bench:fanout -- [--clients N] [--duration S] [--rate N] [--only fanout|metrics] [--json]
+// Usage: npm run bench:fanout -- [--clients N] [--duration S] [--rate N] [--client lean|ws] [--only fanout|metrics] [--json]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -22,6 +25,7 @@ import { orderFlowSetup, parseOrderFlow } from '../src/engine/orderflow.ts';
 import { createEngineMetrics, engineBatchObserver, instrumentEngine } from '../src/adapters/metrics.ts';
 import { newHistogram, recordMicroseconds, summarize, type Histogram } from '../src/tools/loadtest/recorder.ts';
 import { startEmbeddedServer } from '../test/ops/embedded-server.ts';
+import { LeanClient, streamKindDepth, streamKindTrade } from './fanout-client.ts';
 
 const usage = `usage: npm run bench:fanout -- [options]
   --clients N        WebSocket clients on one market (default 5000)
@@ -29,6 +33,7 @@ const usage = `usage: npm run bench:fanout -- [options]
   --rate N           orders per second from the load tester (default 20; every trade is
                      one message to each client, so sends/s ~ trades/s x clients)
   --connect-batch N  connections opened at once while connecting (default 250)
+  --client KIND      lean (raw TCP WebSocket client, default) | ws (the ws library)
   --commands N       order-flow commands for the metrics-overhead run (default 500000)
   --only WHAT        fanout | metrics (default: both)
   --json             one JSON line on stdout
@@ -46,13 +51,14 @@ interface Options {
   durationSeconds: number;
   rate: number;
   connectBatch: number;
+  client: 'lean' | 'ws';
   commands: number;
   only: 'fanout' | 'metrics' | null;
   json: boolean;
 }
 
 function parseArguments(argv: string[]): Options | null {
-  const options: Options = { clients: 5000, durationSeconds: 20, rate: 20, connectBatch: 250, commands: 500_000, only: null, json: false };
+  const options: Options = { clients: 5000, durationSeconds: 20, rate: 20, connectBatch: 250, client: 'lean', commands: 500_000, only: null, json: false };
   for (let index = 0; index < argv.length; index++) {
     const name = argv[index];
     const value = () => {
@@ -67,6 +73,11 @@ function parseArguments(argv: string[]): Options | null {
     else if (name === '--connect-batch') options.connectBatch = value();
     else if (name === '--commands') options.commands = value();
     else if (name === '--json') options.json = true;
+    else if (name === '--client') {
+      const kind = argv[++index];
+      if (kind !== 'lean' && kind !== 'ws') throw new Error('--client takes lean or ws');
+      options.client = kind;
+    }
     else if (name === '--only') {
       const what = argv[++index];
       if (what !== 'fanout' && what !== 'metrics') throw new Error('--only takes fanout or metrics');
@@ -108,8 +119,37 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // After "pid (name) ", field 3 is the state; utime and stime are fields 14 and 15.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The server's own delivery histogram (engine event -> written to sockets), bucket -> count. */
+async function deliveryBuckets(metricsUrl: string): Promise<Map<string, number>> {
+  const text = await (await fetch(metricsUrl)).text();
+  const buckets = new Map<string, number>();
+  for (const match of text.matchAll(/^bourse_market_data_delivery_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm)) buckets.set(match[1]!, Number(match[2]));
+  return buckets;
+}
+
+/** Upper bucket bounds (ms) holding the median and the 99th percentile of the messages between two readings. */
+function bucketQuantiles(before: Map<string, number>, after: Map<string, number>): { count: number; p50AtMostMs: number; p99AtMostMs: number } {
+  const bounds = [...after.keys()];
+  const total = (after.get('+Inf') ?? 0) - (before.get('+Inf') ?? 0);
+  const boundOf = (quantile: number) => {
+    for (const bound of bounds) {
+      if ((after.get(bound) ?? 0) - (before.get(bound) ?? 0) >= quantile * total) return bound === '+Inf' ? Number.POSITIVE_INFINITY : Number(bound) * 1000;
+    }
+    return Number.NaN;
+  };
+  return { count: total, p50AtMostMs: boundOf(0.5), p99AtMostMs: boundOf(0.99) };
+}
+
 interface FanoutResult {
   clients: number;
+  clientKind: 'lean' | 'ws';
   connected: number;
   durationSeconds: number;
   ordersOk: number;
@@ -118,11 +158,26 @@ interface FanoutResult {
   closedDuringRun: number;
   tradeLatencyMs: ReturnType<typeof summarize>;
   depthLatencyMs: ReturnType<typeof summarize>;
+  /** Per client over the run: fewest and most messages of each stream (every client listens to both). */
+  tradeMessagesPerClient: { min: number; max: number };
+  depthMessagesPerClient: { min: number; max: number };
+  /** The server's own view: engine event to written to the sockets, once per message (bucket bounds). */
+  serverDelivery: { count: number; p50AtMostMs: number; p99AtMostMs: number };
+  /** CPU used during the order flow, in percent of one core. */
+  cpuPercent: { server: number; clients: number; loadTester: number };
   serverResidentBytesPerConnection: number;
   serverHeapBytesPerConnection: number;
   clientResidentBytesPerConnection: number;
   serverResidentBeforeMegabytes: number;
   serverResidentAfterMegabytes: number;
+}
+
+/** One benchmark client, whatever its implementation: counts per stream since the last reset. */
+interface FanoutClient {
+  trade: number;
+  depth: number;
+  opened: Promise<boolean>;
+  terminate(): void;
 }
 
 async function fanout(options: Options): Promise<FanoutResult> {
@@ -131,53 +186,89 @@ async function fanout(options: Options): Promise<FanoutResult> {
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   const trade = newHistogram();
   const depth = newHistogram();
-  const sockets: WebSocket[] = [];
+  const clients: FanoutClient[] = [];
   let messages = 0;
   let closedDuringRun = 0;
   let running = true;
+  const serverPid = server.process.pid!;
   try {
-    progress(`server at ${server.url}; connecting ${options.clients} clients`);
-    const serverBefore = await serverMemory(server.process.pid!, metricsUrl);
+    progress(`server at ${server.url}; connecting ${options.clients} ${options.client} clients`);
+    const serverBefore = await serverMemory(serverPid, metricsUrl);
     const clientBefore = process.memoryUsage().rss;
-    const url = `${server.url.replace('http', 'ws')}/stream?streams=btcusdt@trade/btcusdt@depth@100ms`;
-    const record = (histogram: Histogram, eventMs: number) => recordMicroseconds(histogram, Math.max(0, performance.timeOrigin + performance.now() - eventMs) * 1000);
+    const path = '/stream?streams=btcusdt@trade/btcusdt@depth@100ms';
+    const { hostname, port } = new URL(server.url);
+    const record = (histogram: Histogram, eventMs: number, receivedMs: number) => recordMicroseconds(histogram, Math.max(0, receivedMs - eventMs) * 1000);
+    const onClose = () => {
+      if (running) closedDuringRun += 1;
+    };
+    const openClient = (): FanoutClient => {
+      if (options.client === 'lean') {
+        const client = new LeanClient(hostname, Number(port), path, (_client, kind, eventMs, receivedMs) => {
+          messages += 1;
+          if (Number.isNaN(eventMs)) return;
+          if (kind === streamKindTrade) record(trade, eventMs, receivedMs);
+          else if (kind === streamKindDepth) record(depth, eventMs, receivedMs);
+        }, onClose);
+        const counts: FanoutClient = {
+          get trade() { return client.tradeMessages; },
+          set trade(value: number) { client.tradeMessages = value; },
+          get depth() { return client.depthMessages; },
+          set depth(value: number) { client.depthMessages = value; },
+          opened: client.opened,
+          terminate: () => client.terminate(),
+        };
+        return counts;
+      }
+      const socket = new WebSocket(`${server.url.replace('http', 'ws')}${path}`, { perMessageDeflate: false });
+      const counts: FanoutClient = {
+        trade: 0,
+        depth: 0,
+        opened: new Promise<boolean>((resolveOpen) => {
+          socket.once('open', () => resolveOpen(true));
+          socket.once('error', () => resolveOpen(false));
+        }),
+        terminate: () => socket.terminate(),
+      };
+      socket.on('message', (data: Buffer) => {
+        const receivedMs = performance.timeOrigin + performance.now();
+        messages += 1;
+        const text = data.toString();
+        const eventMatch = /"E":(\d+)/.exec(text);
+        if (eventMatch === null) return;
+        // Combined stream: {"stream":"btcusdt@trade",...} or {"stream":"btcusdt@depth@100ms",...}
+        const isTrade = text.startsWith('{"stream":"btcusdt@trade"');
+        if (isTrade) counts.trade += 1;
+        else counts.depth += 1;
+        record(isTrade ? trade : depth, Number(eventMatch[1]), receivedMs);
+      });
+      socket.on('close', onClose);
+      return counts;
+    };
     let connected = 0;
     for (let first = 0; first < options.clients; first += options.connectBatch) {
-      const batch: Promise<void>[] = [];
+      const batch: Promise<boolean>[] = [];
       for (let index = first; index < Math.min(options.clients, first + options.connectBatch); index++) {
-        const socket = new WebSocket(url, { perMessageDeflate: false });
-        sockets.push(socket);
-        batch.push(
-          new Promise<void>((resolveOpen) => {
-            socket.once('open', () => {
-              connected += 1;
-              resolveOpen();
-            });
-            socket.once('error', () => resolveOpen());
-          }),
-        );
-        socket.on('message', (data: Buffer) => {
-          messages += 1;
-          const text = data.toString();
-          const eventMatch = /"E":(\d+)/.exec(text);
-          if (eventMatch === null) return;
-          // Combined stream: {"stream":"btcusdt@trade",...} or {"stream":"btcusdt@depth@100ms",...}
-          record(text.startsWith('{"stream":"btcusdt@trade"') ? trade : depth, Number(eventMatch[1]));
-        });
-        socket.on('close', () => {
-          if (running) closedDuringRun += 1;
-        });
+        const client = openClient();
+        clients.push(client);
+        batch.push(client.opened);
       }
-      await Promise.all(batch);
+      for (const opened of await Promise.all(batch)) if (opened) connected += 1;
     }
     await new Promise((resolveSettle) => setTimeout(resolveSettle, settleMs));
-    const serverAfter = await serverMemory(server.process.pid!, metricsUrl);
+    const serverAfter = await serverMemory(serverPid, metricsUrl);
     const clientAfter = process.memoryUsage().rss;
     progress(`${connected} connected; server RSS ${(serverBefore.residentBytes / 1e6).toFixed(0)} -> ${(serverAfter.residentBytes / 1e6).toFixed(0)} MB, heap ${(serverBefore.heapUsedBytes / 1e6).toFixed(0)} -> ${(serverAfter.heapUsedBytes / 1e6).toFixed(0)} MB; driving ${options.rate} orders/s for ${options.durationSeconds} s`);
-    // The latency histograms only count messages of the measured run.
+    // The latency histograms and counts only cover messages of the measured run.
     trade.reset();
     depth.reset();
     messages = 0;
+    for (const client of clients) {
+      client.trade = 0;
+      client.depth = 0;
+    }
+    const deliveryBefore = await deliveryBuckets(metricsUrl);
+    const serverCpuBefore = processCpuSeconds(serverPid);
+    const clientCpuBefore = process.cpuUsage();
     const outDirectory = mkdtempSync(join(tmpdir(), 'bourse-fanout-'));
     const driver = spawn(
       process.execPath,
@@ -185,14 +276,32 @@ async function fanout(options: Options): Promise<FanoutResult> {
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let driverOutput = '';
+    let driverCpuSeconds = 0;
     driver.stdout!.on('data', (chunk: Buffer) => (driverOutput += chunk.toString()));
+    // The load tester's CPU time is read just before it exits (its /proc entry goes with it).
+    const driverCpuTimer = setInterval(() => {
+      try {
+        driverCpuSeconds = processCpuSeconds(driver.pid!);
+      } catch {
+        // Exited between two readings; the last one stands.
+      }
+    }, 250);
+    const runStartedMs = performance.now();
     await new Promise((resolveExit) => driver.once('exit', resolveExit));
+    clearInterval(driverCpuTimer);
+    const runSeconds = (performance.now() - runStartedMs) / 1000;
+    const clientCpu = process.cpuUsage(clientCpuBefore);
+    const serverCpuSeconds = processCpuSeconds(serverPid) - serverCpuBefore;
+    const deliveryAfter = await deliveryBuckets(metricsUrl);
     const result = JSON.parse(readFileSync(join(outDirectory, 'result.json'), 'utf8')) as { requests: { ok: number } };
     rmSync(outDirectory, { recursive: true, force: true });
     progress(driverOutput.trim().split('\n').slice(0, 2).join(' | '));
     running = false;
+    const percentOfCore = (seconds: number) => Math.round((seconds / runSeconds) * 1000) / 10;
+    const spread = (values: number[]) => ({ min: Math.min(...values), max: Math.max(...values) });
     return {
       clients: options.clients,
+      clientKind: options.client,
       connected,
       durationSeconds: options.durationSeconds,
       ordersOk: result.requests.ok,
@@ -201,6 +310,14 @@ async function fanout(options: Options): Promise<FanoutResult> {
       closedDuringRun,
       tradeLatencyMs: summarize(trade),
       depthLatencyMs: summarize(depth),
+      tradeMessagesPerClient: spread(clients.map((client) => client.trade)),
+      depthMessagesPerClient: spread(clients.map((client) => client.depth)),
+      serverDelivery: bucketQuantiles(deliveryBefore, deliveryAfter),
+      cpuPercent: {
+        server: percentOfCore(serverCpuSeconds),
+        clients: percentOfCore((clientCpu.user + clientCpu.system) / 1e6),
+        loadTester: percentOfCore(driverCpuSeconds),
+      },
       serverResidentBytesPerConnection: Math.round((serverAfter.residentBytes - serverBefore.residentBytes) / Math.max(1, connected)),
       serverHeapBytesPerConnection: Math.round((serverAfter.heapUsedBytes - serverBefore.heapUsedBytes) / Math.max(1, connected)),
       clientResidentBytesPerConnection: Math.round((clientAfter - clientBefore) / Math.max(1, connected)),
@@ -209,7 +326,7 @@ async function fanout(options: Options): Promise<FanoutResult> {
     };
   } finally {
     running = false;
-    for (const socket of sockets) socket.terminate();
+    for (const client of clients) client.terminate();
     await server.stop();
   }
 }

@@ -163,7 +163,7 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
     instrumentFastify(app, metrics);
     await app.listen({ port: config.port, host: config.host });
     closers.push({ name: 'gateway', close: () => app.close() });
-    const streams = attachStreamServer(app.server, { pubsub, cache, reads: host, logger: createLogger('streams') });
+    const streams = attachStreamServer(app.server, { pubsub, cache, reads: host, logger: createLogger('streams'), metrics });
     closers.push({ name: 'streams', close: () => streams.close() });
     const stopCollecting = collectEmbeddedState(metrics, {
       engine: host,

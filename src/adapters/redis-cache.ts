@@ -84,6 +84,8 @@ function createClient(url: string, name: string): Redis {
     commandTimeout: redisCommandTimeoutMs,
     // Fail at once while disconnected instead of queueing requests behind a dead server.
     enableOfflineQueue: false,
+    // Commands issued in the same tick by concurrent requests travel as one pipeline.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
   });

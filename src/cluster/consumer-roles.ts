@@ -41,7 +41,7 @@ async function openEventFeed(context: RoleContext, connection: NatsConnection, c
 async function openFollower(context: RoleContext, connection: NatsConnection, closers: Closers): Promise<EngineFollower> {
   const commandLog = await JetStreamLog.open({ stream: context.settings.commandStream, connection, replicas: context.settings.jetStreamReplicas });
   closers.add(() => commandLog.close());
-  const follower = new EngineFollower(new Engine(), commandLog, context.logger.child({ component: 'follower' }));
+  const follower = new EngineFollower(new Engine(), commandLog, context.logger.child({ component: 'follower' }), false);
   await follower.start();
   closers.add(async () => follower.stop());
   return follower;

@@ -5,6 +5,7 @@
 // only the leader writes the logs.
 import { decodeCommand } from '../domain/codec.ts';
 import { EventBuffer, decodeEvents, type EngineEvent } from '../domain/events.ts';
+import { EventType } from '../domain/codes.ts';
 import type { AssetView, BalanceView, DepthView, MarketView, MatchingEngine, OrderView } from '../engine/types.ts';
 import type { LogRecord, RecordLog } from '../ports/log.ts';
 import type { EngineReads, EventBatch, EventFeed, EventHandler } from '../services/contracts.ts';
@@ -47,7 +48,17 @@ export class EngineFollower implements EngineReads, EventFeed {
   private marketsBySymbol = new Map<string, MarketView>();
   private failure: Error | null = null;
 
-  constructor(engine: MatchingEngine, commandLog: RecordLog, logger: Logger = createLogger('engine-follower')) {
+  /**
+   * `retainEvents`: keep decoded events in memory (a standby needs them for a takeover).
+   * Without it, events are decoded only while someone subscribes: a gateway or consumer
+   * that only reads the engine's state skips that work.
+   */
+  constructor(
+    engine: MatchingEngine,
+    commandLog: RecordLog,
+    logger: Logger = createLogger('engine-follower'),
+    private readonly retainEvents = true,
+  ) {
     this.engine = engine;
     this.commandLog = commandLog;
     this.logger = logger;
@@ -84,19 +95,21 @@ export class EngineFollower implements EngineReads, EventFeed {
       engine.execute(command, out);
       expected++;
     }
-    if (out.length === 0) return;
-    const events = decodeEvents(out);
-    for (const event of events) {
-      if (event.type === 'MarketAdded' || event.type === 'MarketHalted' || event.type === 'MarketResumed' || event.type === 'FeesSet') marketsChanged = true;
+    for (let index = 0; index < out.length; index++) {
+      const type = out.type(index);
+      if (type === EventType.MarketAdded || type === EventType.MarketHalted || type === EventType.MarketResumed || type === EventType.FeesSet) marketsChanged = true;
     }
     if (marketsChanged) this.refreshMarkets();
-    this.retain({
-      firstEventSequence: events[0]!.eventSequence,
-      lastEventSequence: events[events.length - 1]!.eventSequence,
-      lastCommandSequence: expected - 1,
-      events,
-    });
-    for (const subscriber of this.subscribers) void this.pump(subscriber);
+    if (out.length > 0 && (this.retainEvents || this.subscribers.size > 0)) {
+      const events = decodeEvents(out);
+      this.retain({
+        firstEventSequence: events[0]!.eventSequence,
+        lastEventSequence: events[events.length - 1]!.eventSequence,
+        lastCommandSequence: expected - 1,
+        events,
+      });
+      for (const subscriber of this.subscribers) void this.pump(subscriber);
+    }
     this.releaseWaiters();
   }
 

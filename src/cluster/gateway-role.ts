@@ -63,7 +63,7 @@ export async function startGatewayRole(context: RoleContext<'gateway'>, options:
     const pubsub = instrumentPubSub(await RedisPubSub.open({ url: settings.redisUrl, keyPrefix: settings.redisPrefix }), metrics);
     closers.push(() => pubsub.close());
 
-    const follower = new EngineFollower(new Engine(), commandLog, logger.child({ component: 'follower' }));
+    const follower = new EngineFollower(new Engine(), commandLog, logger.child({ component: 'follower' }), false);
     await follower.start();
     closers.push(async () => follower.stop());
 
@@ -134,7 +134,7 @@ export async function startGatewayRole(context: RoleContext<'gateway'>, options:
     instrumentFastify(app, metrics);
     await app.listen({ port: config.port, host: config.host });
     let stopping = false;
-    const streams = attachStreamServer(app.server, { pubsub, cache, reads: follower, logger: logger.child({ component: 'streams' }) });
+    const streams = attachStreamServer(app.server, { pubsub, cache, reads: follower, logger: logger.child({ component: 'streams' }), metrics });
     metrics.addCollector(() => {
       const stats = streams.stats();
       metrics.wsConnections.set(stats.connections);

@@ -74,8 +74,19 @@ describe('engine leader and standby on NATS', () => {
     paused.signal('SIGSTOP');
     const next = await cluster.leader();
     assert.equal(next, standby);
-    // Orders flow through the new leader while the old one sleeps.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Orders flow through the new leader while the old one sleeps. (Requests the paused
+    // leader took before the takeover time out as "status unknown"; a probe makes sure the
+    // new leader has written before the old one wakes up.)
+    let probed = false;
+    for (let attempt = 0; !probed && attempt < 10; attempt++) {
+      try {
+        await cluster.bus.submit(placeOrder({ accountId: 2, marketId: 1, side: Side.Sell, orderType: OrderType.Limit, timeInForce: TimeInForce.GTC, priceTicks: 2000, quantityLots: 1, clientOrderId: `pause-probe-${attempt}` }), 2000);
+        probed = true;
+      } catch (error) {
+        if (!(error instanceof CommandTimeoutError)) throw error;
+      }
+    }
+    assert.ok(probed, 'the new leader accepts orders while the old one is paused');
     const takeoverTag = `${standby.options.name}/`;
     paused.signal('SIGCONT');
     const exit = await Promise.race([paused.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000))]);

@@ -9,7 +9,7 @@ import { PgliteDatabase } from '../../src/adapters/pglite.ts';
 import { migrate } from '../../src/adapters/sql/migrate.ts';
 import { startMarketData, registerMarketDataRoutes, type MarketDataService } from '../../src/services/market-data/index.ts';
 import { startNotifier, registerNotificationRoutes, type Notifier, type NotifierDeps } from '../../src/services/notifier/index.ts';
-import { attachStreamServer, type StreamServer, type StreamServerLimits } from '../../src/services/gateway/streams.ts';
+import { attachStreamServer, type StreamServer, type StreamServerLimits, type StreamServerMetrics } from '../../src/services/gateway/streams.ts';
 import { startPipeline, testLogger, type Pipeline } from './support.ts';
 
 export interface Stack extends Pipeline {
@@ -25,6 +25,7 @@ export interface Stack extends Pipeline {
 
 export interface StackOptions {
   streamLimits?: Partial<StreamServerLimits>;
+  streamMetrics?: StreamServerMetrics;
   notifier?: Partial<Pick<NotifierDeps, 'httpFetch' | 'clock' | 'webhookLimits' | 'timers'>>;
 }
 
@@ -47,7 +48,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   registerNotificationRoutes(app, { db, cache: pipeline.cache, authenticate: testAuthenticate });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const streams = attachStreamServer(app.server, {
-    pubsub: pipeline.pubsub, cache: pipeline.cache, reads: pipeline.host, logger: testLogger, limits: options.streamLimits,
+    pubsub: pipeline.pubsub, cache: pipeline.cache, reads: pipeline.host, logger: testLogger, limits: options.streamLimits, metrics: options.streamMetrics,
   });
   const port = (app.server.address() as AddressInfo).port;
   return {

@@ -18,6 +18,7 @@ import { placeOrder } from '../../src/domain/command.ts';
 import { OrderType, Side, TimeInForce } from '../../src/domain/codes.ts';
 import { formatPrice, formatQuantity, parsePriceTicks, parseQuantityLots, marketFormatFromAssets } from '../../src/domain/market-format.ts';
 import { attachStreamServer, streamCloseCodes } from '../../src/services/gateway/streams.ts';
+import { FastCounter } from '../../src/adapters/metrics.ts';
 import { startExchange, TestSocket, type RunningExchange } from './embedded.ts';
 import { startStack, type Stack } from './stack.ts';
 import { limitOrder, settle, startPipeline, testLogger } from './support.ts';
@@ -28,10 +29,11 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // small limits (a 256 KiB send buffer, listenKeys checked every 200 ms) the last two.
 let exchange: RunningExchange;
 let stack: Stack;
+const streamMetrics = { wsConnectionsOpened: new FastCounter(), wsMessagesDropped: new FastCounter() };
 before(async () => {
   [exchange, stack] = await Promise.all([
     startExchange(),
-    startStack({ streamLimits: { sendBufferBytesMax: 256 * 1024, closeGraceMs: 20_000, listenKeyCheckIntervalMs: 200 } }),
+    startStack({ streamLimits: { sendBufferBytesMax: 256 * 1024, closeGraceMs: 20_000, listenKeyCheckIntervalMs: 200 }, streamMetrics }),
   ]);
 });
 after(async () => {
@@ -144,9 +146,11 @@ test('more than 5 incoming messages in a second close the connection with 1008',
 
 test('a slow consumer is closed with 4000 after a gap-free prefix, and never slows a fast one', { timeout: 60_000 }, async () => {
   {
+    const openedBefore = streamMetrics.wsConnectionsOpened.value;
     const slow = new TestSocket(`${stack.wsUrl}/ws/btcusdt@trade`);
     const fast = new TestSocket(`${stack.wsUrl}/ws/btcusdt@trade`);
     await Promise.all([slow.opened(), fast.opened()]);
+    assert.equal(streamMetrics.wsConnectionsOpened.value, openedBefore + 2, 'every accepted connection is counted');
     await settle(50);
     (slow.socket as unknown as { _socket: Socket })._socket.pause();
     const filler = 'x'.repeat(2000);
@@ -159,6 +163,9 @@ test('a slow consumer is closed with 4000 after a gap-free prefix, and never slo
     while (fastSeen.length < messagesTotal) fastSeen.push(((await fast.next(10_000)) as { n: number }).n);
     assert.deepEqual(fastSeen, Array.from({ length: messagesTotal }, (_, index) => index));
     assert.equal(stack.streams.stats().slowConsumerCloses, 1);
+    // The one message that did not fit is counted as dropped; everything before it is delivered.
+    assert.equal(stack.streams.stats().messagesDropped, 1);
+    assert.equal(streamMetrics.wsMessagesDropped.value, 1);
     (slow.socket as unknown as { _socket: Socket })._socket.resume();
     const slowSeen: number[] = [];
     const collect = (async () => {

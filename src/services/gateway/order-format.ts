@@ -166,10 +166,14 @@ export function stateFromEvents(units: MarketUnits, accepted: EngineEvent, event
 export type ResponseType = 'ACK' | 'RESULT' | 'FULL';
 
 export function formatNewOrder(units: MarketUnits, state: OrderState, fills: Fill[], responseType: ResponseType, transactTimeMs: number): Record<string, unknown> {
-  const ack = { symbol: units.symbol, orderId: state.orderId, orderListId: -1, clientOrderId: state.clientOrderId, transactTime: transactTimeMs };
-  if (responseType === 'ACK') return ack;
-  const result = {
-    ...ack,
+  if (responseType === 'ACK') return { symbol: units.symbol, orderId: state.orderId, orderListId: -1, clientOrderId: state.clientOrderId, transactTime: transactTimeMs };
+  // Built as one literal (no spreads): this runs once per placed order. Field order is Binance's.
+  const result: Record<string, unknown> = {
+    symbol: units.symbol,
+    orderId: state.orderId,
+    orderListId: -1,
+    clientOrderId: state.clientOrderId,
+    transactTime: transactTimeMs,
     price: units.formatPrice(state.priceTicks),
     origQty: units.formatLots(state.quantityLots),
     executedQty: units.formatLots(state.filledLots),
@@ -182,8 +186,8 @@ export function formatNewOrder(units: MarketUnits, state: OrderState, fills: Fil
     workingTime: state.createdAtMs,
     selfTradePreventionMode: stpModeNames[state.stpMode] ?? 'NONE',
   };
-  if (responseType === 'RESULT') return result;
-  return { ...result, fills };
+  if (responseType === 'FULL') result.fills = fills;
+  return result;
 }
 
 /** myTrades rows for one account (two rows when the account was both maker and taker). */

@@ -2,9 +2,13 @@
 // combined streams at `/stream?streams=a/b` (`{stream, data}` wrapper), user data streams
 // on a listenKey, and SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS / SET_PROPERTY /
 // GET_PROPERTY messages. It fans PubSub channels out to sockets, one PubSub subscription
-// per channel however many sockets listen. Invariants: a socket never receives a gap in a
-// stream silently; a client whose send buffer passes its bound is closed with code 4000
-// ("slow consumer") and is sent nothing more; no client can slow another (sends never wait).
+// per channel however many sockets listen: each message becomes one ready WebSocket frame
+// per stream name (raw, and combined when a combined client listens), written as is to the
+// sockets indexed under that name, and a socket's writes are corked until the end of the
+// event-loop turn so a burst of messages leaves in one system call. Invariants: a socket
+// never receives a gap in a stream silently; a client whose send buffer passes its bound is
+// closed with code 4000 ("slow consumer") and is sent nothing more; no client can slow
+// another (sends never wait).
 
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -13,6 +17,7 @@ import type { Logger } from 'pino';
 import type { Cache, PubSub } from '../../ports/cache.ts';
 import type { EngineReads } from '../contracts.ts';
 import { accountIdFromCache, listenKeyCacheKey, looksLikeListenKey, resolveStream, type ResolvedStream } from './streams/stream-names.ts';
+import { textFrame } from './streams/frames.ts';
 
 export interface StreamServerLimits {
   connectionsMax: number;
@@ -27,6 +32,11 @@ export interface StreamServerLimits {
   pongTimeoutMs: number;
   /** Bytes a socket may have queued but unsent before it is closed as a slow consumer. */
   sendBufferBytesMax: number;
+  /**
+   * Bytes written to a corked socket in one event-loop turn before it is flushed early, so
+   * a burst reaches the kernel instead of counting against `sendBufferBytesMax`.
+   */
+  corkedBytesMax: number;
   /** After a close frame is queued, how long the socket has to take it before it is destroyed. */
   closeGraceMs: number;
   /** How often live listenKeys are checked for expiry. */
@@ -43,6 +53,7 @@ export const defaultStreamServerLimits: StreamServerLimits = {
   pingIntervalMs: 20_000,
   pongTimeoutMs: 60_000,
   sendBufferBytesMax: 4 * 1024 * 1024,
+  corkedBytesMax: 64 * 1024,
   closeGraceMs: 5_000,
   listenKeyCheckIntervalMs: 30_000,
   connectionLifetimeMs: 24 * 60 * 60 * 1000,
@@ -58,6 +69,12 @@ export const streamCloseCodes = {
   lifetimeReached: 4003,
 } as const;
 
+/** The counters this server records directly (the rest are read from `stats()` at scrape time). */
+export interface StreamServerMetrics {
+  wsConnectionsOpened: { inc(amount?: number): void };
+  wsMessagesDropped: { inc(amount?: number): void };
+}
+
 export interface StreamServerDeps {
   pubsub: PubSub;
   cache: Cache;
@@ -65,6 +82,7 @@ export interface StreamServerDeps {
   logger: Logger;
   limits?: Partial<StreamServerLimits>;
   clock?: () => number;
+  metrics?: StreamServerMetrics;
 }
 
 export interface StreamServerStats {
@@ -73,6 +91,8 @@ export interface StreamServerStats {
   slowConsumerCloses: number;
   floodCloses: number;
   messagesSent: number;
+  /** Messages not sent because the client was over its send buffer (it was then closed). */
+  messagesDropped: number;
 }
 
 export interface StreamServer {
@@ -82,7 +102,8 @@ export interface StreamServer {
 }
 
 interface ChannelEntry {
-  connections: Set<Connection>;
+  /** Stream name -> the connections subscribed under that name (aliases share a channel). */
+  subscribers: Map<string, Set<Connection>>;
   ready: Promise<() => Promise<void>>;
 }
 
@@ -100,9 +121,13 @@ class Connection {
   readonly openedAtMs: number;
   closing = false;
   closeTimer: NodeJS.Timeout | null = null;
+  /** True while this server holds a cork on `transport` (released at the end of the turn). */
+  corked = false;
 
   constructor(
     readonly socket: WebSocket,
+    /** The upgraded TCP socket under `socket`: ready frames are written to it directly. */
+    readonly transport: Duplex,
     combined: boolean,
     readonly openedByListenKey: boolean,
     nowMs: number,
@@ -110,33 +135,6 @@ class Connection {
     this.combined = combined;
     this.lastPongMs = nowMs;
     this.openedAtMs = nowMs;
-  }
-
-  /** Channel -> stream names of this connection that read it (kept with `streams`). */
-  private readonly channelNames = new Map<string, string[]>();
-
-  /** Stream names of this connection that read `channel`. */
-  namesOf(channel: string): readonly string[] {
-    return this.channelNames.get(channel) ?? [];
-  }
-
-  addStream(stream: ResolvedStream): void {
-    if (this.streams.has(stream.name)) return;
-    this.streams.set(stream.name, stream);
-    const names = this.channelNames.get(stream.channel);
-    if (names) names.push(stream.name);
-    else this.channelNames.set(stream.channel, [stream.name]);
-  }
-
-  /** Removes a stream; returns its channel, or null when it was not subscribed. */
-  removeStream(name: string): string | null {
-    const stream = this.streams.get(name);
-    if (!stream) return null;
-    this.streams.delete(name);
-    const names = this.channelNames.get(stream.channel)!.filter((other) => other !== name);
-    if (names.length === 0) this.channelNames.delete(stream.channel);
-    else this.channelNames.set(stream.channel, names);
-    return stream.channel;
   }
 }
 
@@ -147,28 +145,72 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
   const server = new WebSocketServer({ noServer: true, maxPayload: limits.incomingMessageBytesMax, perMessageDeflate: false, clientTracking: false });
   const connections = new Set<Connection>();
   const channels = new Map<string, ChannelEntry>();
-  const counters = { slowConsumerCloses: 0, floodCloses: 0, messagesSent: 0 };
+  const counters = { slowConsumerCloses: 0, floodCloses: 0, messagesSent: 0, messagesDropped: 0 };
   let closed = false;
 
-  /** Sends a text frame; fan-out passes one pre-encoded Buffer to every socket. */
-  function send(connection: Connection, text: string | Buffer): void {
+  // Sockets corked during this event-loop turn; one flush per turn uncorks them all, so the
+  // frames a socket got in the turn leave in one write. A socket is in the list at most
+  // once per cork (the flag says whether the entry still holds one).
+  let corkedConnections: Connection[] = [];
+  let flushScheduled = false;
+
+  function flushCorked(): void {
+    flushScheduled = false;
+    const flushing = corkedConnections;
+    corkedConnections = [];
+    for (const connection of flushing) uncork(connection);
+  }
+
+  function uncork(connection: Connection): void {
+    if (!connection.corked) return;
+    connection.corked = false;
+    connection.transport.uncork();
+  }
+
+  /**
+   * Writes one ready frame (see frames.ts) to a socket. The same Buffer goes to every
+   * socket of a stream: no per-socket encoding, framing or copying. The socket's queue
+   * (bytes written but not yet taken by the kernel) is checked before each frame.
+   */
+  function sendFrame(connection: Connection, frame: Buffer): void {
     if (connection.closing) return;
-    const socket = connection.socket;
-    if (socket.readyState !== socket.OPEN) return;
-    if (socket.bufferedAmount + text.length > limits.sendBufferBytesMax) {
+    const transport = connection.transport;
+    if (connection.socket.readyState !== connection.socket.OPEN || !transport.writable) return;
+    if (transport.writableLength + frame.length > limits.sendBufferBytesMax) {
       // Never skip a message silently: stop here and tell the client why.
       counters.slowConsumerCloses += 1;
-      logger.warn({ bufferedBytes: socket.bufferedAmount }, 'closing slow consumer');
+      counters.messagesDropped += 1;
+      deps.metrics?.wsMessagesDropped.inc(1);
+      logger.warn({ bufferedBytes: transport.writableLength }, 'closing slow consumer');
       closeConnection(connection, streamCloseCodes.slowConsumer, 'slow consumer');
       return;
     }
+    if (!connection.corked) {
+      connection.corked = true;
+      transport.cork();
+      corkedConnections.push(connection);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushCorked);
+      }
+    }
     counters.messagesSent += 1;
-    socket.send(text, { binary: false });
+    transport.write(frame);
+    // A burst larger than the cork bound goes to the kernel now; the socket is corked
+    // again by its next frame.
+    if (transport.writableLength >= limits.corkedBytesMax) uncork(connection);
+  }
+
+  function sendText(connection: Connection, text: string): void {
+    if (connection.closing) return;
+    sendFrame(connection, textFrame(text));
   }
 
   function closeConnection(connection: Connection, code: number, reason: string): void {
     if (connection.closing) return;
     connection.closing = true;
+    // The close frame follows the frames already written; release the cork so they leave now.
+    uncork(connection);
     try {
       connection.socket.close(code, reason);
     } catch {
@@ -179,49 +221,53 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
     void dropConnection(connection);
   }
 
-  function deliver(channel: string, message: string): void {
-    const entry = channels.get(channel);
-    if (!entry) return;
-    // Encode once per message (and once per combined stream name), not once per socket.
+  /**
+   * One PubSub message to every subscriber of its channel: one frame per stream name and
+   * form (raw, combined), built only when some subscriber needs it, never one per socket.
+   */
+  function deliver(entry: ChannelEntry, message: string): void {
     let raw: Buffer | null = null;
-    const wrapped = new Map<string, Buffer>();
-    for (const connection of entry.connections) {
-      for (const name of connection.namesOf(channel)) {
-        if (!connection.combined) {
-          raw ??= Buffer.from(message);
-          send(connection, raw);
-          continue;
+    for (const [name, subscribers] of entry.subscribers) {
+      let combined: Buffer | null = null;
+      for (const connection of subscribers) {
+        if (connection.combined) {
+          combined ??= textFrame(`{"stream":${JSON.stringify(name)},"data":${message}}`);
+          sendFrame(connection, combined);
+        } else {
+          raw ??= textFrame(message);
+          sendFrame(connection, raw);
         }
-        let frame = wrapped.get(name);
-        if (frame === undefined) {
-          frame = Buffer.from(`{"stream":${JSON.stringify(name)},"data":${message}}`);
-          wrapped.set(name, frame);
-        }
-        send(connection, frame);
       }
     }
   }
 
-  async function joinChannel(connection: Connection, channel: string): Promise<void> {
+  function joinChannel(connection: Connection, stream: ResolvedStream): Promise<unknown> {
+    const channel = stream.channel;
     let entry = channels.get(channel);
     if (!entry) {
-      entry = { connections: new Set(), ready: deps.pubsub.subscribe(channel, (message) => deliver(channel, message)) };
-      channels.set(channel, entry);
-      entry.ready.catch((error) => {
+      const created: ChannelEntry = { subscribers: new Map(), ready: deps.pubsub.subscribe(channel, (message) => deliver(created, message)) };
+      entry = created;
+      channels.set(channel, created);
+      created.ready.catch((error) => {
         logger.error({ err: error, channel }, 'pubsub subscribe failed');
-        channels.delete(channel);
+        if (channels.get(channel) === created) channels.delete(channel);
       });
     }
-    entry.connections.add(connection);
-    await entry.ready;
+    const subscribers = entry.subscribers.get(stream.name);
+    if (subscribers) subscribers.add(connection);
+    else entry.subscribers.set(stream.name, new Set([connection]));
+    return entry.ready;
   }
 
-  async function leaveChannel(connection: Connection, channel: string): Promise<void> {
-    if (connection.namesOf(channel).length > 0) return;
+  async function leaveChannel(connection: Connection, stream: ResolvedStream): Promise<void> {
+    const channel = stream.channel;
     const entry = channels.get(channel);
     if (!entry) return;
-    entry.connections.delete(connection);
-    if (entry.connections.size > 0) return;
+    const subscribers = entry.subscribers.get(stream.name);
+    if (!subscribers || !subscribers.delete(connection)) return;
+    if (subscribers.size > 0) return;
+    entry.subscribers.delete(stream.name);
+    if (entry.subscribers.size > 0) return;
     channels.delete(channel);
     try {
       const unsubscribe = await entry.ready;
@@ -232,17 +278,24 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
   }
 
   async function addStreams(connection: Connection, streams: ResolvedStream[]): Promise<void> {
-    for (const stream of streams) connection.addStream(stream);
-    await Promise.all(streams.map((stream) => joinChannel(connection, stream.channel)));
+    const joined: Promise<unknown>[] = [];
+    for (const stream of streams) {
+      if (connection.streams.has(stream.name)) continue;
+      connection.streams.set(stream.name, stream);
+      joined.push(joinChannel(connection, stream));
+    }
+    await Promise.all(joined);
   }
 
   async function removeStreams(connection: Connection, names: string[]): Promise<void> {
-    const left: string[] = [];
+    const left: Promise<void>[] = [];
     for (const name of names) {
-      const channel = connection.removeStream(name);
-      if (channel !== null) left.push(channel);
+      const stream = connection.streams.get(name);
+      if (!stream) continue;
+      connection.streams.delete(name);
+      left.push(leaveChannel(connection, stream));
     }
-    await Promise.all([...new Set(left)].map((channel) => leaveChannel(connection, channel)));
+    await Promise.all(left);
   }
 
   async function dropConnection(connection: Connection): Promise<void> {
@@ -252,11 +305,11 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
   }
 
   function reply(connection: Connection, id: RequestId, result: unknown): void {
-    send(connection, JSON.stringify({ result, id }));
+    sendText(connection, JSON.stringify({ result, id }));
   }
 
   function replyError(connection: Connection, id: RequestId, code: number, msg: string): void {
-    send(connection, JSON.stringify({ error: { code, msg }, id }));
+    sendText(connection, JSON.stringify({ error: { code, msg }, id }));
   }
 
   async function resolveAll(names: unknown[]): Promise<ResolvedStream[] | null> {
@@ -379,9 +432,10 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
     return true;
   }
 
-  function onConnection(socket: WebSocket, combined: boolean, openedByListenKey: boolean, streams: ResolvedStream[]): void {
-    const connection = new Connection(socket, combined, openedByListenKey, clock());
+  function onConnection(socket: WebSocket, transport: Duplex, combined: boolean, openedByListenKey: boolean, streams: ResolvedStream[]): void {
+    const connection = new Connection(socket, transport, combined, openedByListenKey, clock());
     connections.add(connection);
+    deps.metrics?.wsConnectionsOpened.inc(1);
     socket.on('message', (data: RawData, isBinary: boolean) => {
       if (connection.closing || !countIncoming(connection)) return;
       if (isBinary) {
@@ -440,7 +494,7 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
       else if (looksLikeListenKey(name)) return refuse(socket, 400, 'Bad Request', { code: -1125, msg: 'This listenKey does not exist.' });
     }
     const openedByListenKey = streams.length > 0 && streams.every((stream) => stream.kind === 'user');
-    server.handleUpgrade(request, socket, head, (webSocket) => onConnection(webSocket, combined, openedByListenKey, streams));
+    server.handleUpgrade(request, socket, head, (webSocket) => onConnection(webSocket, socket, combined, openedByListenKey, streams));
   }
 
   const upgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -475,7 +529,7 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
         const accountId = accountIdFromCache(await deps.cache.get(listenKeyCacheKey(stream.listenKey)));
         if (accountId === stream.accountId) continue;
         const event = JSON.stringify({ e: 'listenKeyExpired', E: clock(), listenKey: stream.listenKey });
-        send(connection, connection.combined ? `{"stream":${JSON.stringify(stream.name)},"data":${event}}` : event);
+        sendText(connection, connection.combined ? `{"stream":${JSON.stringify(stream.name)},"data":${event}}` : event);
         await removeStreams(connection, [stream.name]);
         if (connection.openedByListenKey && connection.streams.size === 0) {
           closeConnection(connection, streamCloseCodes.listenKeyExpired, 'listenKey expired');
@@ -506,7 +560,7 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
         connection.socket.once('close', () => resolve());
       }));
       for (const connection of all) {
-        send(connection, shutdown);
+        sendText(connection, shutdown);
         closeConnection(connection, streamCloseCodes.serverShutdown, 'server shutdown');
       }
       await Promise.race([Promise.all(done), new Promise((resolve) => setTimeout(resolve, limits.closeGraceMs).unref())]);

@@ -57,11 +57,18 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
   let retained: { first: number; last: number; translated: TranslatedBatch } | null = null;
   const waiters: { sequence: number; resolve: () => void }[] = [];
 
-  async function store(notifications: NotificationDraft[], batch: EventBatch, lastEventSequence: number): Promise<Set<number>> {
+  /** Writes the batch's notifications and progress; returns the accounts notified and whether webhook rows were queued. */
+  async function store(
+    notifications: NotificationDraft[],
+    batch: EventBatch,
+    lastEventSequence: number,
+    textOf: (payload: unknown) => string,
+  ): Promise<{ accounts: Set<number>; webhooksQueued: boolean }> {
     const accounts = new Set<number>();
+    let webhooksQueued = false;
     await deps.db.transaction(async (tx) => {
       if (notifications.length > 0) {
-        const inserted = await tx.query<{ account_id: string | number }>(
+        const inserted = await tx.query<{ account_id: string | number; queued: string | number }>(
           `WITH input AS (
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::smallint[], $6::double precision[])
                AS t(account_id, kind, payload, event_sequence, part, time_ms)
@@ -76,18 +83,21 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
                FROM inserted JOIN webhooks ON webhooks.account_id = inserted.account_id
              RETURNING notification_id
            )
-           SELECT DISTINCT account_id FROM inserted`,
+           SELECT DISTINCT account_id, (SELECT count(*) FROM queued) AS queued FROM inserted`,
           [
             notifications.map((row) => row.accountId),
             notifications.map((row) => row.kind),
-            notifications.map((row) => JSON.stringify(row.payload)),
+            notifications.map((row) => textOf(row.payload)),
             notifications.map((row) => row.eventSequence),
             notifications.map((row) => row.part),
             notifications.map((row) => row.timeMs),
             clock(),
           ],
         );
-        for (const row of inserted.rows) accounts.add(sqlInteger(row.account_id, 'account_id'));
+        for (const row of inserted.rows) {
+          accounts.add(sqlInteger(row.account_id, 'account_id'));
+          if (sqlInteger(row.queued, 'queued') > 0) webhooksQueued = true;
+        }
       }
       await tx.query(
         `INSERT INTO projection_state (consumer, last_event_sequence, last_command_sequence, updated_at_ms)
@@ -98,7 +108,7 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
         [notifierConsumerName, lastEventSequence, batch.lastCommandSequence, clock()],
       );
     });
-    return accounts;
+    return { accounts, webhooksQueued };
   }
 
   async function onBatch(batch: EventBatch): Promise<void> {
@@ -113,17 +123,28 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
       retained = { first: firstEventSequence, last: lastEventSequence, translated: translator.translate(events) };
     }
     const { messages, notifications } = retained.translated;
+    // An execution report is both a stream message and an inbox payload: encode it once.
+    const texts = new Map<unknown, string>();
+    const textOf = (payload: unknown): string => {
+      let text = texts.get(payload);
+      if (text === undefined) {
+        text = JSON.stringify(payload);
+        texts.set(payload, text);
+      }
+      return text;
+    };
     // Stream first (lowest latency), then the durable inbox; a crash in between replays
     // the batch, which re-sends stream messages (at least once) but adds no rows.
     await Promise.all(messages.map((message) =>
-      deps.pubsub.publish(`user.${message.accountId}`, JSON.stringify(message.payload))
+      deps.pubsub.publish(`user.${message.accountId}`, textOf(message.payload))
         .catch((error) => logger.error({ err: error }, 'user stream publish failed'))));
-    const accounts = await store(notifications, batch, lastEventSequence);
+    const { accounts, webhooksQueued } = await store(notifications, batch, lastEventSequence, textOf);
     applied = lastEventSequence;
     if (deps.cache && accounts.size > 0) {
       await Promise.all([...accounts].map((accountId) => deps.cache!.set(inboxVersionKey(accountId), `e${lastEventSequence}`)));
     }
-    if (accounts.size > 0) void dispatcher.deliverDue().catch((error) => logger.error({ err: error }, 'webhook pass failed'));
+    // Only new outbox rows need an immediate pass; retries are the poller's.
+    if (webhooksQueued) void dispatcher.deliverDue().catch((error) => logger.error({ err: error }, 'webhook pass failed'));
     for (let index = waiters.length - 1; index >= 0; index--) {
       if (waiters[index]!.sequence <= applied) waiters.splice(index, 1)[0]!.resolve();
     }
