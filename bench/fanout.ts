@@ -1,6 +1,8 @@
 // Fan-out and metrics-overhead benchmarks (issue 6).
 // 1. Fan-out: starts the embedded server, connects N WebSocket clients (default 5,000) to
-//    one market's trade and 100 ms depth streams, drives orders through the load tester in
+//    one market's trade and depth streams (the real-time `@depth` diffs by default, whose `E`
+//    is the engine event time; `--depth-stream depth@100ms` measures the 100 ms stream, whose
+//    own window adds up to 100 ms), drives orders through the load tester in
 //    a separate process, and measures delivery latency from the engine event time `E` to
 //    receipt by each client (p50/p99 per stream), plus the server's memory per connection.
 //    The clients are lean (bench/fanout-client.ts: raw TCP, frames read in place) so that
@@ -10,7 +12,7 @@
 //    batches, plain and with the engine metrics (the host's per-batch observer, and the
 //    per-command wrapper for engines outside a host), in rotating passes, and reports the
 //    throughput cost of each.
-// Usage: npm run bench:fanout -- [--clients N] [--duration S] [--rate N] [--client lean|ws] [--only fanout|metrics] [--json]
+// Usage: npm run bench:fanout -- [--clients N] [--duration S] [--rate N] [--client lean|ws] [--depth-stream depth|depth@100ms] [--only fanout|metrics] [--json]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -34,6 +36,7 @@ const usage = `usage: npm run bench:fanout -- [options]
                      one message to each client, so sends/s ~ trades/s x clients)
   --connect-batch N  connections opened at once while connecting (default 250)
   --client KIND      lean (raw TCP WebSocket client, default) | ws (the ws library)
+  --depth-stream S   depth (real-time diffs, default) | depth@100ms
   --commands N       order-flow commands for the metrics-overhead run (default 500000)
   --only WHAT        fanout | metrics (default: both)
   --json             one JSON line on stdout
@@ -52,13 +55,14 @@ interface Options {
   rate: number;
   connectBatch: number;
   client: 'lean' | 'ws';
+  depthStream: 'depth' | 'depth@100ms';
   commands: number;
   only: 'fanout' | 'metrics' | null;
   json: boolean;
 }
 
 function parseArguments(argv: string[]): Options | null {
-  const options: Options = { clients: 5000, durationSeconds: 20, rate: 20, connectBatch: 250, client: 'lean', commands: 500_000, only: null, json: false };
+  const options: Options = { clients: 5000, durationSeconds: 20, rate: 20, connectBatch: 250, client: 'lean', depthStream: 'depth', commands: 500_000, only: null, json: false };
   for (let index = 0; index < argv.length; index++) {
     const name = argv[index];
     const value = () => {
@@ -77,6 +81,10 @@ function parseArguments(argv: string[]): Options | null {
       const kind = argv[++index];
       if (kind !== 'lean' && kind !== 'ws') throw new Error('--client takes lean or ws');
       options.client = kind;
+    } else if (name === '--depth-stream') {
+      const stream = argv[++index];
+      if (stream !== 'depth' && stream !== 'depth@100ms') throw new Error('--depth-stream takes depth or depth@100ms');
+      options.depthStream = stream;
     }
     else if (name === '--only') {
       const what = argv[++index];
@@ -126,6 +134,15 @@ function processCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/**
+ * Seconds the process's main thread has run and has waited, runnable, for a CPU so far
+ * (/proc schedstat): the wait says how much of the delay was the shared machine's.
+ */
+function mainThreadSchedule(pid: number): { runSeconds: number; waitSeconds: number } {
+  const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+  return { runSeconds: run! / 1e9, waitSeconds: wait! / 1e9 };
+}
+
 /** The server's own delivery histogram (engine event -> written to sockets), bucket -> count. */
 async function deliveryBuckets(metricsUrl: string): Promise<Map<string, number>> {
   const text = await (await fetch(metricsUrl)).text();
@@ -150,6 +167,7 @@ function bucketQuantiles(before: Map<string, number>, after: Map<string, number>
 interface FanoutResult {
   clients: number;
   clientKind: 'lean' | 'ws';
+  streams: string[];
   connected: number;
   durationSeconds: number;
   ordersOk: number;
@@ -161,10 +179,12 @@ interface FanoutResult {
   /** Per client over the run: fewest and most messages of each stream (every client listens to both). */
   tradeMessagesPerClient: { min: number; max: number };
   depthMessagesPerClient: { min: number; max: number };
-  /** The server's own view: engine event to written to the sockets, once per message (bucket bounds). */
+  /** The server's own view: engine event to written to the sockets, once per message (bucket bounds; null in JSON when above the largest, 2.5 s). */
   serverDelivery: { count: number; p50AtMostMs: number; p99AtMostMs: number };
   /** CPU used during the order flow, in percent of one core. */
   cpuPercent: { server: number; clients: number; loadTester: number };
+  /** The server's main thread during the order flow, in percent of wall time: running, and runnable but waiting for a CPU. */
+  serverMainThreadPercent: { running: number; waitingForCpu: number };
   serverResidentBytesPerConnection: number;
   serverHeapBytesPerConnection: number;
   clientResidentBytesPerConnection: number;
@@ -195,7 +215,8 @@ async function fanout(options: Options): Promise<FanoutResult> {
     progress(`server at ${server.url}; connecting ${options.clients} ${options.client} clients`);
     const serverBefore = await serverMemory(serverPid, metricsUrl);
     const clientBefore = process.memoryUsage().rss;
-    const path = '/stream?streams=btcusdt@trade/btcusdt@depth@100ms';
+    const streams = ['btcusdt@trade', `btcusdt@${options.depthStream}`];
+    const path = `/stream?streams=${streams.join('/')}`;
     const { hostname, port } = new URL(server.url);
     const record = (histogram: Histogram, eventMs: number, receivedMs: number) => recordMicroseconds(histogram, Math.max(0, receivedMs - eventMs) * 1000);
     const onClose = () => {
@@ -235,7 +256,7 @@ async function fanout(options: Options): Promise<FanoutResult> {
         const text = data.toString();
         const eventMatch = /"E":(\d+)/.exec(text);
         if (eventMatch === null) return;
-        // Combined stream: {"stream":"btcusdt@trade",...} or {"stream":"btcusdt@depth@100ms",...}
+        // Combined stream: {"stream":"btcusdt@trade",...} or {"stream":"btcusdt@depth...",...}
         const isTrade = text.startsWith('{"stream":"btcusdt@trade"');
         if (isTrade) counts.trade += 1;
         else counts.depth += 1;
@@ -268,6 +289,7 @@ async function fanout(options: Options): Promise<FanoutResult> {
     }
     const deliveryBefore = await deliveryBuckets(metricsUrl);
     const serverCpuBefore = processCpuSeconds(serverPid);
+    const scheduleBefore = mainThreadSchedule(serverPid);
     const clientCpuBefore = process.cpuUsage();
     const outDirectory = mkdtempSync(join(tmpdir(), 'bourse-fanout-'));
     const driver = spawn(
@@ -292,6 +314,7 @@ async function fanout(options: Options): Promise<FanoutResult> {
     const runSeconds = (performance.now() - runStartedMs) / 1000;
     const clientCpu = process.cpuUsage(clientCpuBefore);
     const serverCpuSeconds = processCpuSeconds(serverPid) - serverCpuBefore;
+    const scheduleAfter = mainThreadSchedule(serverPid);
     const deliveryAfter = await deliveryBuckets(metricsUrl);
     const result = JSON.parse(readFileSync(join(outDirectory, 'result.json'), 'utf8')) as { requests: { ok: number } };
     rmSync(outDirectory, { recursive: true, force: true });
@@ -302,6 +325,7 @@ async function fanout(options: Options): Promise<FanoutResult> {
     return {
       clients: options.clients,
       clientKind: options.client,
+      streams,
       connected,
       durationSeconds: options.durationSeconds,
       ordersOk: result.requests.ok,
@@ -317,6 +341,10 @@ async function fanout(options: Options): Promise<FanoutResult> {
         server: percentOfCore(serverCpuSeconds),
         clients: percentOfCore((clientCpu.user + clientCpu.system) / 1e6),
         loadTester: percentOfCore(driverCpuSeconds),
+      },
+      serverMainThreadPercent: {
+        running: percentOfCore(scheduleAfter.runSeconds - scheduleBefore.runSeconds),
+        waitingForCpu: percentOfCore(scheduleAfter.waitSeconds - scheduleBefore.waitSeconds),
       },
       serverResidentBytesPerConnection: Math.round((serverAfter.residentBytes - serverBefore.residentBytes) / Math.max(1, connected)),
       serverHeapBytesPerConnection: Math.round((serverAfter.heapUsedBytes - serverBefore.heapUsedBytes) / Math.max(1, connected)),

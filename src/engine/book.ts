@@ -28,53 +28,64 @@ function growInt32(array: Int32Array, capacity: number): Int32Array<ArrayBuffer>
   return grown;
 }
 
-function growUint8(array: Uint8Array, capacity: number): Uint8Array<ArrayBuffer> {
-  const grown = new Uint8Array(capacity);
-  grown.set(array);
-  return grown;
+/** Float64 fields of an order, at slot x orderNumberStride + field: numbers that may exceed 32 bits. */
+export const OrderNumber = {
+  orderId: 0,
+  priceTicks: 1,
+  quantityLots: 2,
+  filledLots: 3,
+  filledQuoteAtoms: 4,
+  heldAtoms: 5,
+  createdAtMs: 6,
+  updatedAtMs: 7,
+} as const;
+export const orderNumberStride = 8;
+
+/**
+ * Int32 fields of an order, at slot x orderLinkStride + field: links, dense indexes and
+ * two packed fields (kind: side | orderType << 8 | timeInForce << 16 | stpMode << 24;
+ * feesBps: makerFeeBps | takerFeeBps << 16), so an order needs no more memory than before.
+ */
+export const OrderLink = {
+  accountIndex: 0,
+  marketIndex: 1,
+  /** Level the order rests in, or `none` while it is a taker. */
+  level: 2,
+  /** FIFO links inside the level. */
+  previous: 3,
+  next: 4,
+  /** Links in the owner's list of open orders (orderId ascending, all markets). */
+  accountPrevious: 5,
+  accountNext: 6,
+  /** Balance slots of the owner in the market's base and quote asset, resolved once at acceptance. */
+  baseBalance: 7,
+  quoteBalance: 8,
+  kind: 9,
+  feesBps: 10,
+} as const;
+export const orderLinkStride = 11;
+
+/** The packed `kind` field: each enumeration is below 256. */
+export function packKind(side: number, orderType: number, timeInForce: number, stpMode: number): number {
+  return side | (orderType << 8) | (timeInForce << 16) | (stpMode << 24);
 }
 
-function growUint16(array: Uint16Array, capacity: number): Uint16Array<ArrayBuffer> {
-  const grown = new Uint16Array(capacity);
-  grown.set(array);
-  return grown;
+/** The packed `feesBps` field: each fee is at most feeBpsMax (1000), below 2^16. */
+export function packFees(makerFeeBps: number, takerFeeBps: number): number {
+  return makerFeeBps | (takerFeeBps << 16);
 }
 
 /**
- * Every open order (and the taker of the command being executed) lives in one slot.
- * Numbers that may exceed 32 bits (ids, prices, quantities, atoms, timestamps) are
- * Float64 columns holding safe integers; links and small enumerations are Int32/Uint8.
- * About 120 bytes per order, with no per-order object for the garbage collector.
+ * Every open order (and the taker of the command being executed) lives in one slot of
+ * two contiguous blocks (array of structs): its Float64 fields (OrderNumber) and its
+ * Int32 fields (OrderLink) sit next to each other, so touching an order reads two short
+ * runs of memory and the engine loads two arrays instead of one per field.
+ * 8 x 8 + 11 x 4 = 108 bytes per order, with no per-order object for the garbage collector.
  */
 export class OrderPool {
   capacity = initialOrderCapacity;
-  orderId = new Float64Array(initialOrderCapacity);
-  accountIndex = new Int32Array(initialOrderCapacity);
-  marketIndex = new Int32Array(initialOrderCapacity);
-  side = new Uint8Array(initialOrderCapacity);
-  orderType = new Uint8Array(initialOrderCapacity);
-  timeInForce = new Uint8Array(initialOrderCapacity);
-  stpMode = new Uint8Array(initialOrderCapacity);
-  makerFeeBps = new Uint16Array(initialOrderCapacity);
-  takerFeeBps = new Uint16Array(initialOrderCapacity);
-  priceTicks = new Float64Array(initialOrderCapacity);
-  quantityLots = new Float64Array(initialOrderCapacity);
-  filledLots = new Float64Array(initialOrderCapacity);
-  filledQuoteAtoms = new Float64Array(initialOrderCapacity);
-  heldAtoms = new Float64Array(initialOrderCapacity);
-  createdAtMs = new Float64Array(initialOrderCapacity);
-  updatedAtMs = new Float64Array(initialOrderCapacity);
-  /** Level the order rests in, or `none` while it is a taker. */
-  level = new Int32Array(initialOrderCapacity);
-  /** FIFO links inside the level. */
-  previous = new Int32Array(initialOrderCapacity);
-  next = new Int32Array(initialOrderCapacity);
-  /** Links in the owner's list of open orders (orderId ascending, all markets). */
-  accountPrevious = new Int32Array(initialOrderCapacity);
-  accountNext = new Int32Array(initialOrderCapacity);
-  /** Balance slots of the owner in the market's base and quote asset, resolved once at acceptance. */
-  baseBalance = new Int32Array(initialOrderCapacity);
-  quoteBalance = new Int32Array(initialOrderCapacity);
+  numbers = new Float64Array(initialOrderCapacity * orderNumberStride);
+  links = new Int32Array(initialOrderCapacity * orderLinkStride);
   clientOrderId: string[] = new Array<string>(initialOrderCapacity).fill('');
   /** Free slots, used as a stack. */
   private freeSlots = new Int32Array(initialOrderCapacity);
@@ -94,35 +105,14 @@ export class OrderPool {
 
   release(slot: number): void {
     this.clientOrderId[slot] = '';
-    this.level[slot] = none;
+    this.links[slot * orderLinkStride + OrderLink.level] = none;
     this.freeSlots[this.freeCount++] = slot;
   }
 
   private grow(): void {
     const capacity = this.capacity * 2;
-    this.orderId = growFloat64(this.orderId, capacity);
-    this.accountIndex = growInt32(this.accountIndex, capacity);
-    this.marketIndex = growInt32(this.marketIndex, capacity);
-    this.side = growUint8(this.side, capacity);
-    this.orderType = growUint8(this.orderType, capacity);
-    this.timeInForce = growUint8(this.timeInForce, capacity);
-    this.stpMode = growUint8(this.stpMode, capacity);
-    this.makerFeeBps = growUint16(this.makerFeeBps, capacity);
-    this.takerFeeBps = growUint16(this.takerFeeBps, capacity);
-    this.priceTicks = growFloat64(this.priceTicks, capacity);
-    this.quantityLots = growFloat64(this.quantityLots, capacity);
-    this.filledLots = growFloat64(this.filledLots, capacity);
-    this.filledQuoteAtoms = growFloat64(this.filledQuoteAtoms, capacity);
-    this.heldAtoms = growFloat64(this.heldAtoms, capacity);
-    this.createdAtMs = growFloat64(this.createdAtMs, capacity);
-    this.updatedAtMs = growFloat64(this.updatedAtMs, capacity);
-    this.level = growInt32(this.level, capacity);
-    this.previous = growInt32(this.previous, capacity);
-    this.next = growInt32(this.next, capacity);
-    this.accountPrevious = growInt32(this.accountPrevious, capacity);
-    this.accountNext = growInt32(this.accountNext, capacity);
-    this.baseBalance = growInt32(this.baseBalance, capacity);
-    this.quoteBalance = growInt32(this.quoteBalance, capacity);
+    this.numbers = growFloat64(this.numbers, capacity * orderNumberStride);
+    this.links = growInt32(this.links, capacity * orderLinkStride);
     const strings = this.clientOrderId;
     for (let slot = this.capacity; slot < capacity; slot++) strings.push('');
     this.freeSlots = growInt32(this.freeSlots, capacity);

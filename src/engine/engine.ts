@@ -65,6 +65,61 @@ const LevelPool = book.LevelPool;
 const OrderPool = book.OrderPool;
 const OrderIndex = book.OrderIndex;
 const none = book.none;
+const packKind = book.packKind;
+const packFees = book.packFees;
+// Order fields: offsets into the pool's Float64 block (NumberField) and Int32 block
+// (LinkField), at slot x stride + field. A const enum compiles to literal numbers, so
+// the optimiser folds every offset (module constants cost a load each); the check below
+// keeps both in step with the layout book.ts declares.
+const enum NumberField {
+  stride = 8,
+  orderId = 0,
+  priceTicks = 1,
+  quantityLots = 2,
+  filledLots = 3,
+  filledQuoteAtoms = 4,
+  heldAtoms = 5,
+  createdAtMs = 6,
+  updatedAtMs = 7,
+}
+const enum LinkField {
+  stride = 11,
+  accountIndex = 0,
+  marketIndex = 1,
+  level = 2,
+  previous = 3,
+  next = 4,
+  accountPrevious = 5,
+  accountNext = 6,
+  baseBalance = 7,
+  quoteBalance = 8,
+  kind = 9,
+  feesBps = 10,
+}
+if (
+  NumberField.stride !== book.orderNumberStride || LinkField.stride !== book.orderLinkStride ||
+  NumberField.orderId !== book.OrderNumber.orderId ||
+  NumberField.priceTicks !== book.OrderNumber.priceTicks ||
+  NumberField.quantityLots !== book.OrderNumber.quantityLots ||
+  NumberField.filledLots !== book.OrderNumber.filledLots ||
+  NumberField.filledQuoteAtoms !== book.OrderNumber.filledQuoteAtoms ||
+  NumberField.heldAtoms !== book.OrderNumber.heldAtoms ||
+  NumberField.createdAtMs !== book.OrderNumber.createdAtMs ||
+  NumberField.updatedAtMs !== book.OrderNumber.updatedAtMs ||
+  LinkField.accountIndex !== book.OrderLink.accountIndex ||
+  LinkField.marketIndex !== book.OrderLink.marketIndex ||
+  LinkField.level !== book.OrderLink.level ||
+  LinkField.previous !== book.OrderLink.previous ||
+  LinkField.next !== book.OrderLink.next ||
+  LinkField.accountPrevious !== book.OrderLink.accountPrevious ||
+  LinkField.accountNext !== book.OrderLink.accountNext ||
+  LinkField.baseBalance !== book.OrderLink.baseBalance ||
+  LinkField.quoteBalance !== book.OrderLink.quoteBalance ||
+  LinkField.kind !== book.OrderLink.kind ||
+  LinkField.feesBps !== book.OrderLink.feesBps
+) {
+  throw new Error('engine.ts: NumberField / LinkField differ from the order layout in book.ts');
+}
 
 const clientOrderIdLengthMax = 36;
 const clientOrderIdPattern = /^[A-Za-z0-9._:/-]+$/;
@@ -393,9 +448,9 @@ export class Engine implements MatchingEngine {
   private emitOrderEnd(type: EventType, slot: number, remainingLots: number, reason: number): void {
     const pool = this.pool;
     const out = this.begin(type);
-    out.set(0, pool.orderId[slot]!);
-    out.set(1, this.accountIds[pool.accountIndex[slot]!]!);
-    out.set(2, pool.marketIndex[slot]!);
+    out.set(0, pool.numbers[slot * NumberField.stride + NumberField.orderId]!);
+    out.set(1, this.accountIds[pool.links[slot * LinkField.stride + LinkField.accountIndex]!]!);
+    out.set(2, pool.links[slot * LinkField.stride + LinkField.marketIndex]!);
     if (type !== EventType.OrderFilled) {
       out.set(3, remainingLots);
       out.set(4, reason);
@@ -680,7 +735,7 @@ export class Engine implements MatchingEngine {
     if (timeInForce === TimeInForce.FOK) {
       const opposite = side === Side.Buy ? market.asks : market.bids;
       const sign = side === Side.Buy ? 1 : -1;
-      this.walkBook(opposite, sign, sign * priceTicks, this.pool.accountIndex[taker]!, resolvedStp, quantityLots, 0, takerFeeBps, market);
+      this.walkBook(opposite, sign, sign * priceTicks, this.pool.links[taker * LinkField.stride + LinkField.accountIndex]!, resolvedStp, quantityLots, 0, takerFeeBps, market);
       if (this.walkLots < quantityLots) {
         this.emitOrderEnd(EventType.OrderExpired, taker, quantityLots, ExpireReason.FillOrKillUnfillable);
         return this.closeOrder(taker);
@@ -696,32 +751,28 @@ export class Engine implements MatchingEngine {
     const slot = pool.allocate();
     const orderId = this.nextOrderId++;
     const side = command.side;
-    pool.orderId[slot] = orderId;
-    pool.accountIndex[slot] = accountIndex;
-    pool.marketIndex[slot] = market.marketId;
-    pool.side[slot] = side;
-    pool.orderType[slot] = command.orderType;
-    pool.timeInForce[slot] = command.timeInForce;
-    pool.stpMode[slot] = stpMode;
-    pool.makerFeeBps[slot] = market.makerFeeBps;
-    pool.takerFeeBps[slot] = market.takerFeeBps;
-    pool.priceTicks[slot] = command.priceTicks;
-    pool.quantityLots[slot] = command.quantityLots;
-    pool.filledLots[slot] = 0;
-    pool.filledQuoteAtoms[slot] = 0;
-    pool.heldAtoms[slot] = holdAtoms;
-    pool.createdAtMs[slot] = this.timestampMs;
-    pool.updatedAtMs[slot] = this.timestampMs;
-    pool.level[slot] = none;
-    pool.previous[slot] = none;
-    pool.next[slot] = none;
-    pool.accountPrevious[slot] = none;
-    pool.accountNext[slot] = none;
+    pool.numbers[slot * NumberField.stride + NumberField.orderId] = orderId;
+    pool.links[slot * LinkField.stride + LinkField.accountIndex] = accountIndex;
+    pool.links[slot * LinkField.stride + LinkField.marketIndex] = market.marketId;
+    pool.links[slot * LinkField.stride + LinkField.kind] = packKind(side, command.orderType, command.timeInForce, stpMode);
+    pool.links[slot * LinkField.stride + LinkField.feesBps] = packFees(market.makerFeeBps, market.takerFeeBps);
+    pool.numbers[slot * NumberField.stride + NumberField.priceTicks] = command.priceTicks;
+    pool.numbers[slot * NumberField.stride + NumberField.quantityLots] = command.quantityLots;
+    pool.numbers[slot * NumberField.stride + NumberField.filledLots] = 0;
+    pool.numbers[slot * NumberField.stride + NumberField.filledQuoteAtoms] = 0;
+    pool.numbers[slot * NumberField.stride + NumberField.heldAtoms] = holdAtoms;
+    pool.numbers[slot * NumberField.stride + NumberField.createdAtMs] = this.timestampMs;
+    pool.numbers[slot * NumberField.stride + NumberField.updatedAtMs] = this.timestampMs;
+    pool.links[slot * LinkField.stride + LinkField.level] = none;
+    pool.links[slot * LinkField.stride + LinkField.previous] = none;
+    pool.links[slot * LinkField.stride + LinkField.next] = none;
+    pool.links[slot * LinkField.stride + LinkField.accountPrevious] = none;
+    pool.links[slot * LinkField.stride + LinkField.accountNext] = none;
     this.marketBalances(accountIndex, market);
     const baseBalance = this.accountCachedBase[accountIndex]!;
     const quoteBalance = this.accountCachedQuote[accountIndex]!;
-    pool.baseBalance[slot] = baseBalance;
-    pool.quoteBalance[slot] = quoteBalance;
+    pool.links[slot * LinkField.stride + LinkField.baseBalance] = baseBalance;
+    pool.links[slot * LinkField.stride + LinkField.quoteBalance] = quoteBalance;
     pool.clientOrderId[slot] = command.clientOrderId;
     if (command.clientOrderId !== '') {
       const key = `${command.accountId}|${command.clientOrderId}`;
@@ -776,12 +827,12 @@ export class Engine implements MatchingEngine {
       let makerTakenLots = 0;
       let maker = levels.head[level]!;
       while (maker !== none) {
-        if (stpMode !== StpMode.None && pool.accountIndex[maker] === accountIndex) {
+        if (stpMode !== StpMode.None && pool.links[maker * LinkField.stride + LinkField.accountIndex] === accountIndex) {
           if (stpMode !== StpMode.ExpireMaker) break walk;
-          maker = pool.next[maker]!;
+          maker = pool.links[maker * LinkField.stride + LinkField.next]!;
           continue;
         }
-        const makerRemaining = pool.quantityLots[maker]! - pool.filledLots[maker]! - makerTakenLots;
+        const makerRemaining = pool.numbers[maker * NumberField.stride + NumberField.quantityLots]! - pool.numbers[maker * NumberField.stride + NumberField.filledLots]! - makerTakenLots;
         let fillLots: number;
         if (quoteTarget > 0) {
           const tickLotAtoms = priceTicks * quoteAtomsPerTickLot;
@@ -796,7 +847,7 @@ export class Engine implements MatchingEngine {
         lots += fillLots;
         if (lots === lotsWanted || (quoteTarget > 0 && target === 0)) break walk;
         if (fillLots === makerRemaining) {
-          maker = pool.next[maker]!;
+          maker = pool.links[maker * LinkField.stride + LinkField.next]!;
           makerTakenLots = 0;
         } else {
           makerTakenLots += fillLots;
@@ -815,16 +866,16 @@ export class Engine implements MatchingEngine {
   private matchTaker(taker: number, market: MarketState, byQuote: boolean, quoteAmountAtoms: number): boolean {
     const pool = this.pool;
     const levels = this.levels;
-    const takerSide = pool.side[taker]!;
+    const takerSide = (pool.links[taker * LinkField.stride + LinkField.kind]! & 0xff);
     const book = takerSide === Side.Buy ? market.asks : market.bids;
     const sign = takerSide === Side.Buy ? 1 : -1;
-    const limitKey = pool.orderType[taker] === OrderType.Market ? Infinity : sign * pool.priceTicks[taker]!;
-    const takerAccount = pool.accountIndex[taker]!;
-    const stpMode = pool.stpMode[taker]!;
+    const limitKey = ((pool.links[taker * LinkField.stride + LinkField.kind]! >> 8) & 0xff) === OrderType.Market ? Infinity : sign * pool.numbers[taker * NumberField.stride + NumberField.priceTicks]!;
+    const takerAccount = pool.links[taker * LinkField.stride + LinkField.accountIndex]!;
+    const stpMode = (pool.links[taker * LinkField.stride + LinkField.kind]! >>> 24);
     const quoteAtomsPerTickLot = market.quoteAtomsPerTickLot;
-    const takerFeeBps = pool.takerFeeBps[taker]!;
+    const takerFeeBps = (pool.links[taker * LinkField.stride + LinkField.feesBps]! >>> 16);
     // Lots the taker may still take, and (by quote) the quote atoms it may still spend or target.
-    let remainingLots = byQuote ? market.marketMaxQuantityLots : pool.quantityLots[taker]!;
+    let remainingLots = byQuote ? market.marketMaxQuantityLots : pool.numbers[taker * NumberField.stride + NumberField.quantityLots]!;
     let quoteLeft = quoteAmountAtoms;
     while (book.count > 0) {
       const level = book.levels[book.count - 1]!;
@@ -832,15 +883,15 @@ export class Engine implements MatchingEngine {
       if (sign * priceTicks > limitKey) return false;
       let maker = levels.head[level]!;
       while (maker !== none) {
-        const nextMaker = pool.next[maker]!;
-        if (stpMode !== StpMode.None && pool.accountIndex[maker] === takerAccount) {
+        const nextMaker = pool.links[maker * LinkField.stride + LinkField.next]!;
+        if (stpMode !== StpMode.None && pool.links[maker * LinkField.stride + LinkField.accountIndex] === takerAccount) {
           if (stpMode === StpMode.ExpireTaker) return true;
           this.expireMaker(maker, market);
           if (stpMode === StpMode.ExpireBoth) return true;
           maker = nextMaker;
           continue;
         }
-        const makerRemaining = pool.quantityLots[maker]! - pool.filledLots[maker]!;
+        const makerRemaining = pool.numbers[maker * NumberField.stride + NumberField.quantityLots]! - pool.numbers[maker * NumberField.stride + NumberField.filledLots]!;
         let fillLots: number;
         if (!byQuote) {
           fillLots = makerRemaining < remainingLots ? makerRemaining : remainingLots;
@@ -898,28 +949,28 @@ export class Engine implements MatchingEngine {
     const quoteAtomsPerTickLot = market.quoteAtomsPerTickLot;
     const notionalAtoms = priceTicks * fillLots * quoteAtomsPerTickLot;
     // Fee-free markets (common in benchmarks and promotions) skip the fee arithmetic.
-    const makerFeeBps = pool.makerFeeBps[maker]!;
-    const takerFeeBps = pool.takerFeeBps[taker]!;
+    const makerFeeBps = (pool.links[maker * LinkField.stride + LinkField.feesBps]! & 0xffff);
+    const takerFeeBps = (pool.links[taker * LinkField.stride + LinkField.feesBps]! >>> 16);
     const makerFee = makerFeeBps === 0 ? 0 : feeAtoms(notionalAtoms, makerFeeBps);
     const takerFee = takerFeeBps === 0 ? 0 : feeAtoms(notionalAtoms, takerFeeBps);
     const baseAtoms = fillLots * market.lotAtoms;
-    const makerBase = pool.baseBalance[maker]!;
-    const makerQuote = pool.quoteBalance[maker]!;
-    const takerBase = pool.baseBalance[taker]!;
-    const takerQuote = pool.quoteBalance[taker]!;
-    const makerFilled = pool.filledLots[maker]! + fillLots;
-    const takerFilled = pool.filledLots[taker]! + fillLots;
-    pool.filledLots[maker] = makerFilled;
-    pool.filledLots[taker] = takerFilled;
-    pool.filledQuoteAtoms[maker] += notionalAtoms;
-    pool.filledQuoteAtoms[taker] += notionalAtoms;
-    pool.updatedAtMs[maker] = this.timestampMs;
-    pool.updatedAtMs[taker] = this.timestampMs;
-    const takerSide = pool.side[taker]!;
+    const makerBase = pool.links[maker * LinkField.stride + LinkField.baseBalance]!;
+    const makerQuote = pool.links[maker * LinkField.stride + LinkField.quoteBalance]!;
+    const takerBase = pool.links[taker * LinkField.stride + LinkField.baseBalance]!;
+    const takerQuote = pool.links[taker * LinkField.stride + LinkField.quoteBalance]!;
+    const makerFilled = pool.numbers[maker * NumberField.stride + NumberField.filledLots]! + fillLots;
+    const takerFilled = pool.numbers[taker * NumberField.stride + NumberField.filledLots]! + fillLots;
+    pool.numbers[maker * NumberField.stride + NumberField.filledLots] = makerFilled;
+    pool.numbers[taker * NumberField.stride + NumberField.filledLots] = takerFilled;
+    pool.numbers[maker * NumberField.stride + NumberField.filledQuoteAtoms] += notionalAtoms;
+    pool.numbers[taker * NumberField.stride + NumberField.filledQuoteAtoms] += notionalAtoms;
+    pool.numbers[maker * NumberField.stride + NumberField.updatedAtMs] = this.timestampMs;
+    pool.numbers[taker * NumberField.stride + NumberField.updatedAtMs] = this.timestampMs;
+    const takerSide = (pool.links[taker * LinkField.stride + LinkField.kind]! & 0xff);
     if (takerSide === Side.Buy) {
       // The maker sells base out of its hold and receives quote less its fee.
       held[makerBase] -= baseAtoms;
-      pool.heldAtoms[maker] -= baseAtoms;
+      pool.numbers[maker * NumberField.stride + NumberField.heldAtoms] -= baseAtoms;
       available[makerQuote] += notionalAtoms - makerFee;
       available[takerBase] += baseAtoms;
       this.payBuy(taker, takerQuote, notionalAtoms + takerFee, market);
@@ -927,7 +978,7 @@ export class Engine implements MatchingEngine {
       available[makerBase] += baseAtoms;
       this.payBuy(maker, makerQuote, notionalAtoms + makerFee, market);
       held[takerBase] -= baseAtoms;
-      pool.heldAtoms[taker] -= baseAtoms;
+      pool.numbers[taker * NumberField.stride + NumberField.heldAtoms] -= baseAtoms;
       available[takerQuote] += notionalAtoms - takerFee;
     }
     this.touch(makerBase);
@@ -947,17 +998,17 @@ export class Engine implements MatchingEngine {
     const out = this.begin(EventType.TradeExecuted);
     out.set(0, this.nextTradeId++);
     out.set(1, market.marketId);
-    out.set(2, pool.orderId[maker]!);
-    out.set(3, pool.orderId[taker]!);
-    out.set(4, this.accountIds[pool.accountIndex[maker]!]!);
-    out.set(5, this.accountIds[pool.accountIndex[taker]!]!);
+    out.set(2, pool.numbers[maker * NumberField.stride + NumberField.orderId]!);
+    out.set(3, pool.numbers[taker * NumberField.stride + NumberField.orderId]!);
+    out.set(4, this.accountIds[pool.links[maker * LinkField.stride + LinkField.accountIndex]!]!);
+    out.set(5, this.accountIds[pool.links[taker * LinkField.stride + LinkField.accountIndex]!]!);
     out.set(6, priceTicks);
     out.set(7, fillLots);
     out.set(8, makerFee);
     out.set(9, takerFee);
     out.set(10, takerSide);
     this.levels.quantityLots[level] -= fillLots;
-    if (makerFilled === pool.quantityLots[maker]) {
+    if (makerFilled === pool.numbers[maker * NumberField.stride + NumberField.quantityLots]) {
       this.emitOrderEnd(EventType.OrderFilled, maker, 0, 0);
       this.unlinkResting(maker, level);
       this.closeOrder(maker);
@@ -973,19 +1024,19 @@ export class Engine implements MatchingEngine {
    */
   private payBuy(slot: number, quoteBalance: number, costAtoms: number, market: MarketState): void {
     const pool = this.pool;
-    if (pool.orderType[slot] === OrderType.Market) {
+    if (((pool.links[slot * LinkField.stride + LinkField.kind]! >> 8) & 0xff) === OrderType.Market) {
       this.held[quoteBalance] -= costAtoms;
-      pool.heldAtoms[slot] -= costAtoms;
+      pool.numbers[slot * NumberField.stride + NumberField.heldAtoms] -= costAtoms;
       return;
     }
-    const makerFeeBps = pool.makerFeeBps[slot]!;
-    const takerFeeBps = pool.takerFeeBps[slot]!;
+    const makerFeeBps = (pool.links[slot * LinkField.stride + LinkField.feesBps]! & 0xffff);
+    const takerFeeBps = (pool.links[slot * LinkField.stride + LinkField.feesBps]! >>> 16);
     const newHoldAtoms = buyHoldAtoms(
-      pool.priceTicks[slot]!, pool.quantityLots[slot]! - pool.filledLots[slot]!, market.quoteAtomsPerTickLot,
+      pool.numbers[slot * NumberField.stride + NumberField.priceTicks]!, pool.numbers[slot * NumberField.stride + NumberField.quantityLots]! - pool.numbers[slot * NumberField.stride + NumberField.filledLots]!, market.quoteAtomsPerTickLot,
       makerFeeBps > takerFeeBps ? makerFeeBps : takerFeeBps,
     );
-    const releasedAtoms = pool.heldAtoms[slot]! - newHoldAtoms;
-    pool.heldAtoms[slot] = newHoldAtoms;
+    const releasedAtoms = pool.numbers[slot * NumberField.stride + NumberField.heldAtoms]! - newHoldAtoms;
+    pool.numbers[slot * NumberField.stride + NumberField.heldAtoms] = newHoldAtoms;
     this.held[quoteBalance] -= releasedAtoms;
     this.available[quoteBalance] += releasedAtoms - costAtoms;
   }
@@ -993,12 +1044,12 @@ export class Engine implements MatchingEngine {
   /** Self-trade prevention removed a resting order: OrderExpired, its hold back, BookLevelChanged. */
   private expireMaker(maker: number, market: MarketState): void {
     const pool = this.pool;
-    const level = pool.level[maker]!;
-    const remainingLots = pool.quantityLots[maker]! - pool.filledLots[maker]!;
+    const level = pool.links[maker * LinkField.stride + LinkField.level]!;
+    const remainingLots = pool.numbers[maker * NumberField.stride + NumberField.quantityLots]! - pool.numbers[maker * NumberField.stride + NumberField.filledLots]!;
     this.emitOrderEnd(EventType.OrderExpired, maker, remainingLots, ExpireReason.SelfTradePrevention);
-    const side = pool.side[maker]!;
+    const side = (pool.links[maker * LinkField.stride + LinkField.kind]! & 0xff);
     // docs/engine.md: an STP-expired maker touches (maker, its hold asset). (Fix from the engine tests.)
-    this.touch(side === Side.Buy ? pool.quoteBalance[maker]! : pool.baseBalance[maker]!);
+    this.touch(side === Side.Buy ? pool.links[maker * LinkField.stride + LinkField.quoteBalance]! : pool.links[maker * LinkField.stride + LinkField.baseBalance]!);
     this.levels.quantityLots[level] -= remainingLots;
     this.unlinkResting(maker, level);
     this.closeOrder(maker);
@@ -1008,12 +1059,12 @@ export class Engine implements MatchingEngine {
   /** The taker's end: filled, rested (GTC limit) or expired with the reason that ended it. */
   private finishTaker(taker: number, market: MarketState, byQuote: boolean, stoppedBySelfTrade: boolean): void {
     const pool = this.pool;
-    const remainingLots = byQuote ? 0 : pool.quantityLots[taker]! - pool.filledLots[taker]!;
+    const remainingLots = byQuote ? 0 : pool.numbers[taker * NumberField.stride + NumberField.quantityLots]! - pool.numbers[taker * NumberField.stride + NumberField.filledLots]!;
     if (!byQuote && remainingLots === 0) {
       this.emitOrderEnd(EventType.OrderFilled, taker, 0, 0);
       return this.closeOrder(taker);
     }
-    const orderType = pool.orderType[taker]!;
+    const orderType = ((pool.links[taker * LinkField.stride + LinkField.kind]! >> 8) & 0xff);
     if (stoppedBySelfTrade) {
       this.emitOrderEnd(EventType.OrderExpired, taker, remainingLots, ExpireReason.SelfTradePrevention);
       return this.closeOrder(taker);
@@ -1022,7 +1073,7 @@ export class Engine implements MatchingEngine {
       this.emitOrderEnd(EventType.OrderExpired, taker, remainingLots, ExpireReason.NoLiquidity);
       return this.closeOrder(taker);
     }
-    if (pool.timeInForce[taker] !== TimeInForce.GTC) {
+    if (((pool.links[taker * LinkField.stride + LinkField.kind]! >> 16) & 0xff) !== TimeInForce.GTC) {
       this.emitOrderEnd(EventType.OrderExpired, taker, remainingLots, ExpireReason.ImmediateRemainder);
       return this.closeOrder(taker);
     }
@@ -1033,28 +1084,28 @@ export class Engine implements MatchingEngine {
   private restOrder(slot: number, market: MarketState): void {
     const pool = this.pool;
     const levels = this.levels;
-    const side = pool.side[slot]!;
-    const priceTicks = pool.priceTicks[slot]!;
+    const side = (pool.links[slot * LinkField.stride + LinkField.kind]! & 0xff);
+    const priceTicks = pool.numbers[slot * NumberField.stride + NumberField.priceTicks]!;
     const level = (side === Side.Buy ? market.bids : market.asks).findOrInsert(priceTicks, levels);
     const tail = levels.tail[level]!;
-    pool.level[slot] = level;
-    pool.previous[slot] = tail;
-    pool.next[slot] = none;
+    pool.links[slot * LinkField.stride + LinkField.level] = level;
+    pool.links[slot * LinkField.stride + LinkField.previous] = tail;
+    pool.links[slot * LinkField.stride + LinkField.next] = none;
     if (tail === none) levels.head[level] = slot;
-    else pool.next[tail] = slot;
+    else pool.links[tail * LinkField.stride + LinkField.next] = slot;
     levels.tail[level] = slot;
     levels.orderCount[level]++;
-    levels.quantityLots[level] += pool.quantityLots[slot]! - pool.filledLots[slot]!;
+    levels.quantityLots[level] += pool.numbers[slot * NumberField.stride + NumberField.quantityLots]! - pool.numbers[slot * NumberField.stride + NumberField.filledLots]!;
     // Orders rest in the command that accepted them, so appending keeps orderId order.
-    const account = pool.accountIndex[slot]!;
+    const account = pool.links[slot * LinkField.stride + LinkField.accountIndex]!;
     const accountTail = this.accountTail[account]!;
-    pool.accountPrevious[slot] = accountTail;
-    pool.accountNext[slot] = none;
+    pool.links[slot * LinkField.stride + LinkField.accountPrevious] = accountTail;
+    pool.links[slot * LinkField.stride + LinkField.accountNext] = none;
     if (accountTail === none) this.accountHead[account] = slot;
-    else pool.accountNext[accountTail] = slot;
+    else pool.links[accountTail * LinkField.stride + LinkField.accountNext] = slot;
     this.accountTail[account] = slot;
     this.accountOpenOrders[account]++;
-    this.slotByOrderId.set(pool.orderId[slot]!, slot);
+    this.slotByOrderId.set(pool.numbers[slot * NumberField.stride + NumberField.orderId]!, slot);
     this.emitLevel(market, side, level, priceTicks);
   }
 
@@ -1062,39 +1113,39 @@ export class Engine implements MatchingEngine {
   private unlinkResting(slot: number, level: number): void {
     const pool = this.pool;
     const levels = this.levels;
-    const previous = pool.previous[slot]!;
-    const next = pool.next[slot]!;
+    const previous = pool.links[slot * LinkField.stride + LinkField.previous]!;
+    const next = pool.links[slot * LinkField.stride + LinkField.next]!;
     if (previous === none) levels.head[level] = next;
-    else pool.next[previous] = next;
+    else pool.links[previous * LinkField.stride + LinkField.next] = next;
     if (next === none) levels.tail[level] = previous;
-    else pool.previous[next] = previous;
+    else pool.links[next * LinkField.stride + LinkField.previous] = previous;
     levels.orderCount[level]--;
-    const account = pool.accountIndex[slot]!;
-    const accountPrevious = pool.accountPrevious[slot]!;
-    const accountNext = pool.accountNext[slot]!;
+    const account = pool.links[slot * LinkField.stride + LinkField.accountIndex]!;
+    const accountPrevious = pool.links[slot * LinkField.stride + LinkField.accountPrevious]!;
+    const accountNext = pool.links[slot * LinkField.stride + LinkField.accountNext]!;
     if (accountPrevious === none) this.accountHead[account] = accountNext;
-    else pool.accountNext[accountPrevious] = accountNext;
+    else pool.links[accountPrevious * LinkField.stride + LinkField.accountNext] = accountNext;
     if (accountNext === none) this.accountTail[account] = accountPrevious;
-    else pool.accountPrevious[accountNext] = accountPrevious;
+    else pool.links[accountNext * LinkField.stride + LinkField.accountPrevious] = accountPrevious;
     this.accountOpenOrders[account]--;
-    this.slotByOrderId.delete(pool.orderId[slot]!);
-    pool.level[slot] = none;
+    this.slotByOrderId.delete(pool.numbers[slot * NumberField.stride + NumberField.orderId]!);
+    pool.links[slot * LinkField.stride + LinkField.level] = none;
   }
 
   /** An order ended: its remaining hold returns to available and its clientOrderId enters the window. */
   private closeOrder(slot: number): void {
     const pool = this.pool;
-    const holdAtoms = pool.heldAtoms[slot]!;
+    const holdAtoms = pool.numbers[slot * NumberField.stride + NumberField.heldAtoms]!;
     if (holdAtoms !== 0) {
-      const holdBalance = pool.side[slot] === Side.Buy ? pool.quoteBalance[slot]! : pool.baseBalance[slot]!;
+      const holdBalance = (pool.links[slot * LinkField.stride + LinkField.kind]! & 0xff) === Side.Buy ? pool.links[slot * LinkField.stride + LinkField.quoteBalance]! : pool.links[slot * LinkField.stride + LinkField.baseBalance]!;
       this.held[holdBalance] -= holdAtoms;
       this.available[holdBalance] += holdAtoms;
-      pool.heldAtoms[slot] = 0;
+      pool.numbers[slot * NumberField.stride + NumberField.heldAtoms] = 0;
     }
     const clientOrderId = pool.clientOrderId[slot]!;
     if (clientOrderId !== '') {
-      const record = this.clientOrders.get(`${this.accountIds[pool.accountIndex[slot]!]}|${clientOrderId}`);
-      if (record !== undefined && record.orderId === pool.orderId[slot]) this.rememberClosed(record);
+      const record = this.clientOrders.get(`${this.accountIds[pool.links[slot * LinkField.stride + LinkField.accountIndex]!]}|${clientOrderId}`);
+      if (record !== undefined && record.orderId === pool.numbers[slot * NumberField.stride + NumberField.orderId]) this.rememberClosed(record);
     }
     pool.release(slot);
   }
@@ -1130,7 +1181,7 @@ export class Engine implements MatchingEngine {
     }
     if (slot === none) return none;
     const pool = this.pool;
-    if (pool.marketIndex[slot] !== command.marketId || this.accountIds[pool.accountIndex[slot]!] !== command.accountId) return none;
+    if (pool.links[slot * LinkField.stride + LinkField.marketIndex] !== command.marketId || this.accountIds[pool.links[slot * LinkField.stride + LinkField.accountIndex]!] !== command.accountId) return none;
     return slot;
   }
 
@@ -1146,11 +1197,11 @@ export class Engine implements MatchingEngine {
   /** OrderCanceled, hold released, BookLevelChanged. */
   private cancelResting(slot: number, market: MarketState, reason: number): void {
     const pool = this.pool;
-    const level = pool.level[slot]!;
-    const side = pool.side[slot]!;
-    const remainingLots = pool.quantityLots[slot]! - pool.filledLots[slot]!;
+    const level = pool.links[slot * LinkField.stride + LinkField.level]!;
+    const side = (pool.links[slot * LinkField.stride + LinkField.kind]! & 0xff);
+    const remainingLots = pool.numbers[slot * NumberField.stride + NumberField.quantityLots]! - pool.numbers[slot * NumberField.stride + NumberField.filledLots]!;
     this.emitOrderEnd(EventType.OrderCanceled, slot, remainingLots, reason);
-    this.touch(side === Side.Buy ? pool.quoteBalance[slot]! : pool.baseBalance[slot]!);
+    this.touch(side === Side.Buy ? pool.links[slot * LinkField.stride + LinkField.quoteBalance]! : pool.links[slot * LinkField.stride + LinkField.baseBalance]!);
     this.levels.quantityLots[level] -= remainingLots;
     this.unlinkResting(slot, level);
     this.closeOrder(slot);
@@ -1169,8 +1220,8 @@ export class Engine implements MatchingEngine {
       // The account list is in orderId order; the next link is read before the slot is freed.
       let slot = this.accountHead[accountIndex]!;
       while (slot !== none) {
-        const next = pool.accountNext[slot]!;
-        if (pool.marketIndex[slot] === market.marketId) {
+        const next = pool.links[slot * LinkField.stride + LinkField.accountNext]!;
+        if (pool.links[slot * LinkField.stride + LinkField.marketIndex] === market.marketId) {
           this.cancelResting(slot, market, CancelReason.CancelAll);
           count++;
         }
@@ -1192,39 +1243,39 @@ export class Engine implements MatchingEngine {
     if (slot === none) return this.rejectOrder(command, Reason.MATCH_UNKNOWN_ORDER);
     const pool = this.pool;
     const newQuantityLots = command.quantityLots;
-    const oldQuantityLots = pool.quantityLots[slot]!;
-    const filledLots = pool.filledLots[slot]!;
+    const oldQuantityLots = pool.numbers[slot * NumberField.stride + NumberField.quantityLots]!;
+    const filledLots = pool.numbers[slot * NumberField.stride + NumberField.filledLots]!;
     if (!Number.isInteger(newQuantityLots) || !(newQuantityLots > filledLots && newQuantityLots < oldQuantityLots)) {
       return this.rejectOrder(command, Reason.MATCH_AMEND_QUANTITY_INVALID);
     }
-    const side = pool.side[slot]!;
-    const level = pool.level[slot]!;
+    const side = (pool.links[slot * LinkField.stride + LinkField.kind]! & 0xff);
+    const level = pool.links[slot * LinkField.stride + LinkField.level]!;
     const remainingLots = newQuantityLots - filledLots;
     let holdBalance: number;
     let newHoldAtoms: number;
     if (side === Side.Buy) {
-      holdBalance = pool.quoteBalance[slot]!;
-      const makerFeeBps = pool.makerFeeBps[slot]!;
-      const takerFeeBps = pool.takerFeeBps[slot]!;
-      newHoldAtoms = buyHoldAtoms(pool.priceTicks[slot]!, remainingLots, market.quoteAtomsPerTickLot, makerFeeBps > takerFeeBps ? makerFeeBps : takerFeeBps);
+      holdBalance = pool.links[slot * LinkField.stride + LinkField.quoteBalance]!;
+      const makerFeeBps = (pool.links[slot * LinkField.stride + LinkField.feesBps]! & 0xffff);
+      const takerFeeBps = (pool.links[slot * LinkField.stride + LinkField.feesBps]! >>> 16);
+      newHoldAtoms = buyHoldAtoms(pool.numbers[slot * NumberField.stride + NumberField.priceTicks]!, remainingLots, market.quoteAtomsPerTickLot, makerFeeBps > takerFeeBps ? makerFeeBps : takerFeeBps);
     } else {
-      holdBalance = pool.baseBalance[slot]!;
+      holdBalance = pool.links[slot * LinkField.stride + LinkField.baseBalance]!;
       newHoldAtoms = remainingLots * market.lotAtoms;
     }
-    const releasedAtoms = pool.heldAtoms[slot]! - newHoldAtoms;
-    pool.heldAtoms[slot] = newHoldAtoms;
+    const releasedAtoms = pool.numbers[slot * NumberField.stride + NumberField.heldAtoms]! - newHoldAtoms;
+    pool.numbers[slot * NumberField.stride + NumberField.heldAtoms] = newHoldAtoms;
     this.held[holdBalance] -= releasedAtoms;
     this.available[holdBalance] += releasedAtoms;
-    pool.quantityLots[slot] = newQuantityLots;
-    pool.updatedAtMs[slot] = this.timestampMs;
+    pool.numbers[slot * NumberField.stride + NumberField.quantityLots] = newQuantityLots;
+    pool.numbers[slot * NumberField.stride + NumberField.updatedAtMs] = this.timestampMs;
     this.levels.quantityLots[level] -= oldQuantityLots - newQuantityLots;
     const out = this.begin(EventType.OrderAmended);
-    out.set(0, pool.orderId[slot]!);
+    out.set(0, pool.numbers[slot * NumberField.stride + NumberField.orderId]!);
     out.set(1, command.accountId);
     out.set(2, market.marketId);
     out.set(3, newQuantityLots);
     out.set(4, remainingLots);
-    this.emitLevel(market, side, level, pool.priceTicks[slot]!);
+    this.emitLevel(market, side, level, pool.numbers[slot * NumberField.stride + NumberField.priceTicks]!);
     this.touch(holdBalance);
   }
 
@@ -1468,21 +1519,21 @@ export class Engine implements MatchingEngine {
   private orderView(slot: number): OrderView {
     const pool = this.pool;
     return {
-      orderId: pool.orderId[slot]!,
-      accountId: this.accountIds[pool.accountIndex[slot]!]!,
-      marketId: pool.marketIndex[slot]!,
-      side: pool.side[slot] as Side,
-      orderType: pool.orderType[slot] as OrderType,
-      timeInForce: pool.timeInForce[slot] as TimeInForce,
-      priceTicks: pool.priceTicks[slot]!,
-      quantityLots: pool.quantityLots[slot]!,
-      filledLots: pool.filledLots[slot]!,
-      filledQuoteAtoms: pool.filledQuoteAtoms[slot]!,
-      heldAtoms: pool.heldAtoms[slot]!,
-      stpMode: pool.stpMode[slot] as StpMode,
+      orderId: pool.numbers[slot * NumberField.stride + NumberField.orderId]!,
+      accountId: this.accountIds[pool.links[slot * LinkField.stride + LinkField.accountIndex]!]!,
+      marketId: pool.links[slot * LinkField.stride + LinkField.marketIndex]!,
+      side: (pool.links[slot * LinkField.stride + LinkField.kind]! & 0xff) as Side,
+      orderType: ((pool.links[slot * LinkField.stride + LinkField.kind]! >> 8) & 0xff) as OrderType,
+      timeInForce: ((pool.links[slot * LinkField.stride + LinkField.kind]! >> 16) & 0xff) as TimeInForce,
+      priceTicks: pool.numbers[slot * NumberField.stride + NumberField.priceTicks]!,
+      quantityLots: pool.numbers[slot * NumberField.stride + NumberField.quantityLots]!,
+      filledLots: pool.numbers[slot * NumberField.stride + NumberField.filledLots]!,
+      filledQuoteAtoms: pool.numbers[slot * NumberField.stride + NumberField.filledQuoteAtoms]!,
+      heldAtoms: pool.numbers[slot * NumberField.stride + NumberField.heldAtoms]!,
+      stpMode: (pool.links[slot * LinkField.stride + LinkField.kind]! >>> 24) as StpMode,
       clientOrderId: pool.clientOrderId[slot]!,
-      createdAtMs: pool.createdAtMs[slot]!,
-      updatedAtMs: pool.updatedAtMs[slot]!,
+      createdAtMs: pool.numbers[slot * NumberField.stride + NumberField.createdAtMs]!,
+      updatedAtMs: pool.numbers[slot * NumberField.stride + NumberField.updatedAtMs]!,
     };
   }
 
@@ -1491,7 +1542,7 @@ export class Engine implements MatchingEngine {
     const book = side === Side.Buy ? market.bids : market.asks;
     const slots: number[] = [];
     for (let index = book.count - 1; index >= 0; index--) {
-      for (let slot = this.levels.head[book.levels[index]!]!; slot !== none; slot = this.pool.next[slot]!) slots.push(slot);
+      for (let slot = this.levels.head[book.levels[index]!]!; slot !== none; slot = this.pool.links[slot * LinkField.stride + LinkField.next]!) slots.push(slot);
     }
     return slots;
   }
@@ -1533,8 +1584,8 @@ export class Engine implements MatchingEngine {
     const index = this.findAccount(accountId);
     const views: OrderView[] = [];
     if (index === none) return views;
-    for (let slot = this.accountHead[index]!; slot !== none; slot = this.pool.accountNext[slot]!) {
-      if (this.pool.marketIndex[slot] === marketId) views.push(this.orderView(slot));
+    for (let slot = this.accountHead[index]!; slot !== none; slot = this.pool.links[slot * LinkField.stride + LinkField.accountNext]!) {
+      if (this.pool.links[slot * LinkField.stride + LinkField.marketIndex] === marketId) views.push(this.orderView(slot));
     }
     return views;
   }
@@ -1607,20 +1658,20 @@ export class Engine implements MatchingEngine {
         writer.number(slots.length);
         for (const slot of slots) {
           // Field order must match restoreOrder().
-          writer.number(pool.orderId[slot]!);
-          writer.number(this.accountIds[pool.accountIndex[slot]!]!);
-          writer.number(pool.orderType[slot]!);
-          writer.number(pool.timeInForce[slot]!);
-          writer.number(pool.stpMode[slot]!);
-          writer.number(pool.makerFeeBps[slot]!);
-          writer.number(pool.takerFeeBps[slot]!);
-          writer.number(pool.priceTicks[slot]!);
-          writer.number(pool.quantityLots[slot]!);
-          writer.number(pool.filledLots[slot]!);
-          writer.number(pool.filledQuoteAtoms[slot]!);
-          writer.number(pool.heldAtoms[slot]!);
-          writer.number(pool.createdAtMs[slot]!);
-          writer.number(pool.updatedAtMs[slot]!);
+          writer.number(pool.numbers[slot * NumberField.stride + NumberField.orderId]!);
+          writer.number(this.accountIds[pool.links[slot * LinkField.stride + LinkField.accountIndex]!]!);
+          writer.number(((pool.links[slot * LinkField.stride + LinkField.kind]! >> 8) & 0xff));
+          writer.number(((pool.links[slot * LinkField.stride + LinkField.kind]! >> 16) & 0xff));
+          writer.number((pool.links[slot * LinkField.stride + LinkField.kind]! >>> 24));
+          writer.number((pool.links[slot * LinkField.stride + LinkField.feesBps]! & 0xffff));
+          writer.number((pool.links[slot * LinkField.stride + LinkField.feesBps]! >>> 16));
+          writer.number(pool.numbers[slot * NumberField.stride + NumberField.priceTicks]!);
+          writer.number(pool.numbers[slot * NumberField.stride + NumberField.quantityLots]!);
+          writer.number(pool.numbers[slot * NumberField.stride + NumberField.filledLots]!);
+          writer.number(pool.numbers[slot * NumberField.stride + NumberField.filledQuoteAtoms]!);
+          writer.number(pool.numbers[slot * NumberField.stride + NumberField.heldAtoms]!);
+          writer.number(pool.numbers[slot * NumberField.stride + NumberField.createdAtMs]!);
+          writer.number(pool.numbers[slot * NumberField.stride + NumberField.updatedAtMs]!);
           writer.string(pool.clientOrderId[slot]!);
         }
       }
@@ -1721,13 +1772,13 @@ export class Engine implements MatchingEngine {
     }
     // Owner lists are in orderId order, which differs from priority order: rebuild them sorted.
     const pool = fresh.pool;
-    restingSlots.sort((a, b) => pool.orderId[a]! - pool.orderId[b]!);
+    restingSlots.sort((a, b) => pool.numbers[a * NumberField.stride + NumberField.orderId]! - pool.numbers[b * NumberField.stride + NumberField.orderId]!);
     for (const slot of restingSlots) {
-      const account = pool.accountIndex[slot]!;
+      const account = pool.links[slot * LinkField.stride + LinkField.accountIndex]!;
       const tail = fresh.accountTail[account]!;
-      pool.accountPrevious[slot] = tail;
+      pool.links[slot * LinkField.stride + LinkField.accountPrevious] = tail;
       if (tail === none) fresh.accountHead[account] = slot;
-      else pool.accountNext[tail] = slot;
+      else pool.links[tail * LinkField.stride + LinkField.accountNext] = slot;
       fresh.accountTail[account] = slot;
       fresh.accountOpenOrders[account]++;
     }
@@ -1771,16 +1822,16 @@ export class Engine implements MatchingEngine {
   private linkRestored(slot: number, market: MarketState, side: number): void {
     const pool = this.pool;
     const levels = this.levels;
-    const level = (side === Side.Buy ? market.bids : market.asks).findOrInsert(pool.priceTicks[slot]!, levels);
+    const level = (side === Side.Buy ? market.bids : market.asks).findOrInsert(pool.numbers[slot * NumberField.stride + NumberField.priceTicks]!, levels);
     const head = levels.head[level]!;
-    pool.level[slot] = level;
-    pool.previous[slot] = none;
-    pool.next[slot] = head;
+    pool.links[slot * LinkField.stride + LinkField.level] = level;
+    pool.links[slot * LinkField.stride + LinkField.previous] = none;
+    pool.links[slot * LinkField.stride + LinkField.next] = head;
     if (head === none) levels.tail[level] = slot;
-    else pool.previous[head] = slot;
+    else pool.links[head * LinkField.stride + LinkField.previous] = slot;
     levels.head[level] = slot;
     levels.orderCount[level]++;
-    levels.quantityLots[level] += pool.quantityLots[slot]! - pool.filledLots[slot]!;
+    levels.quantityLots[level] += pool.numbers[slot * NumberField.stride + NumberField.quantityLots]! - pool.numbers[slot * NumberField.stride + NumberField.filledLots]!;
   }
 
   /** Rebuilds one resting order's fields from a snapshot (linkRestored puts it in the book). */
@@ -1790,28 +1841,28 @@ export class Engine implements MatchingEngine {
     const orderId = reader.integer('orderId', 1);
     const accountIndex = this.findAccount(reader.integer('order accountId', 1));
     if (accountIndex === none) throw new SnapshotError('snapshot corrupt: order of an unknown account');
-    pool.orderId[slot] = orderId;
-    pool.accountIndex[slot] = accountIndex;
-    pool.marketIndex[slot] = market.marketId;
-    pool.side[slot] = side;
-    pool.orderType[slot] = reader.integer('orderType', OrderType.Limit, OrderType.LimitMaker);
-    pool.timeInForce[slot] = reader.integer('timeInForce', 0, TimeInForce.FOK);
-    pool.stpMode[slot] = reader.integer('stpMode', StpMode.None, StpMode.ExpireBoth);
-    pool.makerFeeBps[slot] = reader.integer('makerFeeBps', 0, feeBpsMax);
-    pool.takerFeeBps[slot] = reader.integer('takerFeeBps', 0, feeBpsMax);
-    pool.priceTicks[slot] = reader.integer('priceTicks', 1);
-    pool.quantityLots[slot] = reader.integer('quantityLots', 1);
-    pool.filledLots[slot] = reader.integer('filledLots');
-    pool.filledQuoteAtoms[slot] = reader.integer('filledQuoteAtoms');
-    pool.heldAtoms[slot] = reader.integer('heldAtoms');
-    pool.createdAtMs[slot] = reader.number();
-    pool.updatedAtMs[slot] = reader.number();
+    pool.numbers[slot * NumberField.stride + NumberField.orderId] = orderId;
+    pool.links[slot * LinkField.stride + LinkField.accountIndex] = accountIndex;
+    pool.links[slot * LinkField.stride + LinkField.marketIndex] = market.marketId;
+    const orderType = reader.integer('orderType', OrderType.Limit, OrderType.LimitMaker);
+    const timeInForce = reader.integer('timeInForce', 0, TimeInForce.FOK);
+    const stpMode = reader.integer('stpMode', StpMode.None, StpMode.ExpireBoth);
+    pool.links[slot * LinkField.stride + LinkField.kind] = packKind(side, orderType, timeInForce, stpMode);
+    const makerFeeBps = reader.integer('makerFeeBps', 0, feeBpsMax);
+    pool.links[slot * LinkField.stride + LinkField.feesBps] = packFees(makerFeeBps, reader.integer('takerFeeBps', 0, feeBpsMax));
+    pool.numbers[slot * NumberField.stride + NumberField.priceTicks] = reader.integer('priceTicks', 1);
+    pool.numbers[slot * NumberField.stride + NumberField.quantityLots] = reader.integer('quantityLots', 1);
+    pool.numbers[slot * NumberField.stride + NumberField.filledLots] = reader.integer('filledLots');
+    pool.numbers[slot * NumberField.stride + NumberField.filledQuoteAtoms] = reader.integer('filledQuoteAtoms');
+    pool.numbers[slot * NumberField.stride + NumberField.heldAtoms] = reader.integer('heldAtoms');
+    pool.numbers[slot * NumberField.stride + NumberField.createdAtMs] = reader.number();
+    pool.numbers[slot * NumberField.stride + NumberField.updatedAtMs] = reader.number();
     pool.clientOrderId[slot] = reader.string();
-    if (pool.filledLots[slot]! >= pool.quantityLots[slot]!) throw new SnapshotError('snapshot corrupt: resting order already filled');
-    pool.baseBalance[slot] = this.balanceOrCreate(accountIndex, market.baseAssetId);
-    pool.quoteBalance[slot] = this.balanceOrCreate(accountIndex, market.quoteAssetId);
-    pool.accountPrevious[slot] = none;
-    pool.accountNext[slot] = none;
+    if (pool.numbers[slot * NumberField.stride + NumberField.filledLots]! >= pool.numbers[slot * NumberField.stride + NumberField.quantityLots]!) throw new SnapshotError('snapshot corrupt: resting order already filled');
+    pool.links[slot * LinkField.stride + LinkField.baseBalance] = this.balanceOrCreate(accountIndex, market.baseAssetId);
+    pool.links[slot * LinkField.stride + LinkField.quoteBalance] = this.balanceOrCreate(accountIndex, market.quoteAssetId);
+    pool.links[slot * LinkField.stride + LinkField.accountPrevious] = none;
+    pool.links[slot * LinkField.stride + LinkField.accountNext] = none;
     if (this.slotByOrderId.get(orderId) !== none) throw new SnapshotError(`snapshot corrupt: order ${orderId} appears twice`);
     this.slotByOrderId.set(orderId, slot);
     return slot;
