@@ -59,6 +59,8 @@ export class EventBuffer {
   strings1: (string | null)[];
   length = 0;
   private base = 0;
+  private commandSequenceNow = 0;
+  private timestampMsNow = 0;
 
   constructor(capacityEvents = 1024) {
     this.slots = new Float64Array(capacityEvents * eventSlots);
@@ -68,6 +70,60 @@ export class EventBuffer {
 
   clear(): void {
     this.length = 0;
+  }
+
+  /**
+   * Stamps the events of one command: beginEvent() writes these into every event's header.
+   * A producer that calls this once per command passes no doubles per event (a timestamp
+   * passed to a call that is not inlined is boxed on the heap).
+   */
+  startCommand(commandSequence: number, timestampMs: number): void {
+    this.commandSequenceNow = commandSequence;
+    this.timestampMsNow = timestampMs;
+  }
+
+  /**
+   * begin() with the header from startCommand(). Returns the slot of payload field 0, so
+   * the producer may write fields straight into `slots` (slot + field) or use set().
+   */
+  beginEvent(type: EventType, eventSequence: number): number {
+    const at = this.beginEventUnzeroed(type, eventSequence);
+    const slots = this.slots;
+    // The 11 payload slots, unrolled (payloadSlots keeps this in step with the layout).
+    slots[at] = 0;
+    slots[at + 1] = 0;
+    slots[at + 2] = 0;
+    slots[at + 3] = 0;
+    slots[at + 4] = 0;
+    slots[at + 5] = 0;
+    slots[at + 6] = 0;
+    slots[at + 7] = 0;
+    slots[at + 8] = 0;
+    slots[at + 9] = 0;
+    slots[at + 10] = 0;
+    return at;
+  }
+
+  /**
+   * beginEvent() that leaves the payload as it was: the caller must write every one of the
+   * payloadSlots (11) payload slots itself, zeros included. The engine's most frequent
+   * events use it so no slot is stored twice (stores into the buffer are a measurable
+   * share of a command's cost).
+   */
+  beginEventUnzeroed(type: EventType, eventSequence: number): number {
+    const index = this.length;
+    if ((index + 1) * eventSlots > this.slots.length) this.grow();
+    const base = index * eventSlots;
+    const slots = this.slots;
+    slots[base] = type;
+    slots[base + 1] = this.commandSequenceNow;
+    slots[base + 2] = eventSequence;
+    slots[base + 3] = this.timestampMsNow;
+    this.strings0[index] = null;
+    this.strings1[index] = null;
+    this.base = base + header;
+    this.length = index + 1;
+    return base + header;
   }
 
   /** Starts a new event and returns its index. Payload slots start at 0. */

@@ -274,15 +274,19 @@ const initialIndexCapacity = 1024;
  * orderId -> pool slot for resting orders: open addressing with linear probing and
  * backward-shift deletion, so there are no tombstones and no rehash churn when orders
  * come and go (a JavaScript Map reallocates its table every few thousand deletions).
+ * The table holds slots only: an entry's key is the orderId its slot holds in the pool
+ * (4 bytes per bucket instead of 12, about 16 MB less with a million resting orders), so
+ * set() must come after the slot's orderId is written and delete() before it changes.
  * Keys are safe integers (NaN and fractions are simply never found).
  */
 export class OrderIndex {
-  private keys = new Float64Array(initialIndexCapacity);
   private values = new Int32Array(initialIndexCapacity).fill(none);
   private mask = initialIndexCapacity - 1;
   /** 32 - log2(capacity): home() keeps the top log2(capacity) bits of the product. */
   private shift = 32 - Math.log2(initialIndexCapacity);
   size = 0;
+
+  constructor(private readonly pool: OrderPool) {}
 
   /** Fibonacci hashing: the top bits of key x 2^32/phi spread sequential ids evenly. */
   private home(key: number): number {
@@ -292,45 +296,44 @@ export class OrderIndex {
   }
 
   get(key: number): number {
-    const keys = this.keys;
     const values = this.values;
+    const numbers = this.pool.numbers;
     const mask = this.mask;
     for (let bucket = this.home(key); ; bucket = (bucket + 1) & mask) {
       const value = values[bucket]!;
       if (value === none) return none;
-      if (keys[bucket] === key) return value;
+      if (numbers[value * orderNumberStride + OrderNumber.orderId] === key) return value;
     }
   }
 
-  /** Adds a key that is not present. */
+  /** Adds the slot `value`, whose orderId `key` is already in the pool and not yet in the index. */
   set(key: number, value: number): void {
-    if ((this.size + 1) * 2 > this.keys.length) this.grow();
+    if ((this.size + 1) * 2 > this.values.length) this.grow();
     const mask = this.mask;
     let bucket = this.home(key);
     while (this.values[bucket] !== none) bucket = (bucket + 1) & mask;
-    this.keys[bucket] = key;
     this.values[bucket] = value;
     this.size++;
   }
 
   delete(key: number): void {
-    const keys = this.keys;
     const values = this.values;
+    const numbers = this.pool.numbers;
     const mask = this.mask;
     let bucket = this.home(key);
     while (true) {
-      if (values[bucket] === none) return;
-      if (keys[bucket] === key) break;
+      const value = values[bucket]!;
+      if (value === none) return;
+      if (numbers[value * orderNumberStride + OrderNumber.orderId] === key) break;
       bucket = (bucket + 1) & mask;
     }
     // Shift later members of the probe run back so every key stays reachable from its home.
     let hole = bucket;
     for (let next = (hole + 1) & mask; values[next] !== none; next = (next + 1) & mask) {
-      const home = this.home(keys[next]!);
+      const home = this.home(numbers[values[next]! * orderNumberStride + OrderNumber.orderId]!);
       // Move the entry unless its home lies cyclically in (hole, next].
       const stays = hole <= next ? home > hole && home <= next : home > hole || home <= next;
       if (!stays) {
-        keys[hole] = keys[next]!;
         values[hole] = values[next]!;
         hole = next;
       }
@@ -340,16 +343,16 @@ export class OrderIndex {
   }
 
   private grow(): void {
-    const oldKeys = this.keys;
     const oldValues = this.values;
-    const capacity = oldKeys.length * 2;
-    this.keys = new Float64Array(capacity);
+    const numbers = this.pool.numbers;
+    const capacity = oldValues.length * 2;
     this.values = new Int32Array(capacity).fill(none);
     this.mask = capacity - 1;
     this.shift--;
     this.size = 0;
-    for (let bucket = 0; bucket < oldKeys.length; bucket++) {
-      if (oldValues[bucket] !== none) this.set(oldKeys[bucket]!, oldValues[bucket]!);
+    for (let bucket = 0; bucket < oldValues.length; bucket++) {
+      const value = oldValues[bucket]!;
+      if (value !== none) this.set(numbers[value * orderNumberStride + OrderNumber.orderId]!, value);
     }
   }
 }

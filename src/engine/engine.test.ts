@@ -14,7 +14,7 @@ import { CommandType, OrderType, Side, TimeInForce } from '../domain/codes.ts';
 import { decodeEvents, EventBuffer, type EngineEvent } from '../domain/events.ts';
 import type { MarketSpec } from '../domain/market.ts';
 import { SeededRandom } from '../lib/prng.ts';
-import { none, OrderIndex } from './book.ts';
+import { none, OrderIndex, OrderNumber, OrderPool, orderNumberStride } from './book.ts';
 import { Engine } from './engine.ts';
 import { checksumMismatches, OrderFlowChecksum, orderFlowSetup, parseOrderFlow, type OrderFlowExpectation } from './orderflow.ts';
 
@@ -174,15 +174,19 @@ test('snapshot/restore gives the same hash and the same events for the rest of a
 
 test('the orderId index agrees with a Map through random inserts and deletes (seed 7)', () => {
   const random = new SeededRandom(7);
-  const index = new OrderIndex();
+  const pool = new OrderPool();
+  const index = new OrderIndex(pool);
   const reference = new Map<number, number>();
   let nextId = 1;
   for (let step = 0; step < 200_000; step++) {
     if (reference.size === 0 || random.chance(0.55)) {
       // Mostly sequential ids, sometimes a huge one, as a long-running engine would see.
       const id = random.chance(0.01) ? 2 ** 40 + nextId++ : nextId++;
-      index.set(id, step);
-      reference.set(id, step);
+      // The index keys each slot by the orderId the pool holds for it.
+      const slot = pool.allocate();
+      pool.numbers[slot * orderNumberStride + OrderNumber.orderId] = id;
+      index.set(id, slot);
+      reference.set(id, slot);
     } else {
       // One of the oldest live ids (Map iterates in insertion order), like cancels and fills.
       let skip = random.integer(0, 50);
@@ -192,6 +196,7 @@ test('the orderId index agrees with a Map through random inserts and deletes (se
         if (skip-- === 0) break;
       }
       index.delete(id);
+      pool.release(reference.get(id)!);
       reference.delete(id);
     }
     if (step % 1000 === 0) {

@@ -121,6 +121,27 @@ if (
   throw new Error('engine.ts: NumberField / LinkField differ from the order layout in book.ts');
 }
 
+/** An order's side, order type, time in force and STP mode, from its packed kind field (book.packKind). */
+function kindSide(links: Int32Array, slot: number): number {
+  return links[slot * LinkField.stride + LinkField.kind]! & 0xff;
+}
+function kindOrderType(links: Int32Array, slot: number): number {
+  return (links[slot * LinkField.stride + LinkField.kind]! >> 8) & 0xff;
+}
+function kindTimeInForce(links: Int32Array, slot: number): number {
+  return (links[slot * LinkField.stride + LinkField.kind]! >> 16) & 0xff;
+}
+function kindStpMode(links: Int32Array, slot: number): number {
+  return links[slot * LinkField.stride + LinkField.kind]! >>> 24;
+}
+/** An order's maker and taker fees, from its packed feesBps field (book.packFees). */
+function makerFeeBpsOf(links: Int32Array, slot: number): number {
+  return links[slot * LinkField.stride + LinkField.feesBps]! & 0xffff;
+}
+function takerFeeBpsOf(links: Int32Array, slot: number): number {
+  return links[slot * LinkField.stride + LinkField.feesBps]! >>> 16;
+}
+
 const clientOrderIdLengthMax = 36;
 const clientOrderIdPattern = /^[A-Za-z0-9._:/-]+$/;
 const transferIdLengthMax = 64;
@@ -332,7 +353,7 @@ export class Engine implements MatchingEngine {
   private pool = new OrderPool();
   private levels = new LevelPool();
   /** Resting orders only: orderId -> pool slot. */
-  private slotByOrderId = new OrderIndex();
+  private slotByOrderId = new OrderIndex(this.pool);
 
   // Idempotency.
   private transfers = new Map<string, TransferRecord>();
@@ -344,7 +365,6 @@ export class Engine implements MatchingEngine {
 
   // Per-command state: the output buffer, stamps, and the (account, asset) pairs touched.
   private out: EventBuffer | null = null;
-  private commandSequence = 0;
   private timestampMs = 0;
   private stamp = 0;
   private touched = new Int32Array(64);
@@ -363,8 +383,8 @@ export class Engine implements MatchingEngine {
 
   execute(command: Command, out: EventBuffer): void {
     this.out = out;
-    this.commandSequence = command.sequence;
     this.timestampMs = command.timestampMs;
+    out.startCommand(command.sequence, command.timestampMs);
     this.touchedCount = 0;
     if (++this.stamp === touchStampMax) {
       this.touchStamp.fill(0);
@@ -419,52 +439,71 @@ export class Engine implements MatchingEngine {
 
   // ---------------------------------------------------------------- events
 
-  /** Starts an event of `type` stamped with the current command; payload via out.set(). */
-  private begin(type: EventType): EventBuffer {
-    const out = this.out!;
-    out.begin(type, this.commandSequence, ++this.lastEventSequence, this.timestampMs);
-    return out;
-  }
+  // Every event starts with out.beginEvent() (the header comes from out.startCommand() in
+  // execute) and its payload fields are written straight into out.slots at `at + field`
+  // (field order per eventLayout in src/domain/events.ts). Doubles such as balances and
+  // timestamps never pass through a call, so nothing is boxed per event. The frequent
+  // events use beginEventUnzeroed() and write all 11 payload slots, zeros included, so no
+  // slot is stored twice.
 
   private rejectOrder(command: Command, reason: Reason): void {
-    const out = this.begin(EventType.OrderRejected);
-    out.set(0, command.type === CommandType.PlaceOrder ? 0 : command.orderId);
-    out.set(1, command.accountId);
-    out.set(2, command.marketId);
-    out.set(3, reason);
-    out.set(4, command.type);
+    const out = this.out!;
+    const at = out.beginEvent(EventType.OrderRejected, ++this.lastEventSequence);
+    const slots = out.slots;
+    slots[at] = command.type === CommandType.PlaceOrder ? 0 : command.orderId;
+    slots[at + 1] = command.accountId;
+    slots[at + 2] = command.marketId;
+    slots[at + 3] = reason;
+    slots[at + 4] = command.type;
     out.setString0(command.clientOrderId);
   }
 
   private rejectCommand(command: Command, reason: Reason): void {
-    const out = this.begin(EventType.CommandRejected);
-    out.set(0, command.type);
-    out.set(1, reason);
-    out.set(2, command.accountId);
-    out.set(3, command.marketId);
+    const out = this.out!;
+    const at = out.beginEvent(EventType.CommandRejected, ++this.lastEventSequence);
+    const slots = out.slots;
+    slots[at] = command.type;
+    slots[at + 1] = reason;
+    slots[at + 2] = command.accountId;
+    slots[at + 3] = command.marketId;
     if (command.transferId !== '') out.setString0(command.transferId);
   }
 
   private emitOrderEnd(type: EventType, slot: number, remainingLots: number, reason: number): void {
     const pool = this.pool;
-    const out = this.begin(type);
-    out.set(0, pool.numbers[slot * NumberField.stride + NumberField.orderId]!);
-    out.set(1, this.accountIds[pool.links[slot * LinkField.stride + LinkField.accountIndex]!]!);
-    out.set(2, pool.links[slot * LinkField.stride + LinkField.marketIndex]!);
-    if (type !== EventType.OrderFilled) {
-      out.set(3, remainingLots);
-      out.set(4, reason);
-    }
+    const out = this.out!;
+    const at = out.beginEventUnzeroed(type, ++this.lastEventSequence);
+    const slots = out.slots;
+    slots[at] = pool.numbers[slot * NumberField.stride + NumberField.orderId]!;
+    slots[at + 1] = this.accountIds[pool.links[slot * LinkField.stride + LinkField.accountIndex]!]!;
+    slots[at + 2] = pool.links[slot * LinkField.stride + LinkField.marketIndex]!;
+    // OrderFilled has three fields: its slots 3 and 4 are zero like the rest.
+    const filled = type === EventType.OrderFilled;
+    slots[at + 3] = filled ? 0 : remainingLots;
+    slots[at + 4] = filled ? 0 : reason;
+    slots[at + 5] = 0;
+    slots[at + 6] = 0;
+    slots[at + 7] = 0;
+    slots[at + 8] = 0;
+    slots[at + 9] = 0;
+    slots[at + 10] = 0;
   }
 
   private emitLevel(market: MarketState, side: number, level: number, priceTicks: number): void {
-    const out = this.begin(EventType.BookLevelChanged);
-    out.set(0, market.marketId);
-    out.set(1, side);
-    out.set(2, priceTicks);
-    out.set(3, this.levels.quantityLots[level]!);
-    out.set(4, ++market.updateId);
-    out.set(5, this.levels.orderCount[level]!);
+    const out = this.out!;
+    const at = out.beginEventUnzeroed(EventType.BookLevelChanged, ++this.lastEventSequence);
+    const slots = out.slots;
+    slots[at] = market.marketId;
+    slots[at + 1] = side;
+    slots[at + 2] = priceTicks;
+    slots[at + 3] = this.levels.quantityLots[level]!;
+    slots[at + 4] = ++market.updateId;
+    slots[at + 5] = this.levels.orderCount[level]!;
+    slots[at + 6] = 0;
+    slots[at + 7] = 0;
+    slots[at + 8] = 0;
+    slots[at + 9] = 0;
+    slots[at + 10] = 0;
   }
 
   /** Emits BookLevelChanged for `level` and drops it from the ladder when it emptied. */
@@ -491,13 +530,24 @@ export class Engine implements MatchingEngine {
 
   private emitBalanceChanges(): void {
     const touched = this.touched;
+    const out = this.out!;
+    // Fields are written straight into the slots: balances are doubles, which a call that
+    // is not inlined would box on the heap.
     for (let index = 0; index < this.touchedCount; index++) {
       const balance = touched[index]!;
-      const out = this.begin(EventType.BalanceChanged);
-      out.set(0, this.accountIds[this.balanceAccount[balance]!]!);
-      out.set(1, this.balanceAsset[balance]!);
-      out.set(2, this.available[balance]!);
-      out.set(3, this.held[balance]!);
+      const at = out.beginEventUnzeroed(EventType.BalanceChanged, ++this.lastEventSequence);
+      const slots = out.slots;
+      slots[at] = this.accountIds[this.balanceAccount[balance]!]!;
+      slots[at + 1] = this.balanceAsset[balance]!;
+      slots[at + 2] = this.available[balance]!;
+      slots[at + 3] = this.held[balance]!;
+      slots[at + 4] = 0;
+      slots[at + 5] = 0;
+      slots[at + 6] = 0;
+      slots[at + 7] = 0;
+      slots[at + 8] = 0;
+      slots[at + 9] = 0;
+      slots[at + 10] = 0;
     }
     this.touchedCount = 0;
   }
@@ -635,10 +685,12 @@ export class Engine implements MatchingEngine {
           record.priceTicks === command.priceTicks && record.quantityLots === command.quantityLots &&
           record.quoteAmountAtoms === command.quoteAmountAtoms && record.marketId === command.marketId
         ) {
-          const out = this.begin(EventType.OrderDuplicate);
-          out.set(0, record.orderId);
-          out.set(1, accountId);
-          out.set(2, command.marketId);
+          const out = this.out!;
+          const at = out.beginEvent(EventType.OrderDuplicate, ++this.lastEventSequence);
+          const slots = out.slots;
+          slots[at] = record.orderId;
+          slots[at + 1] = accountId;
+          slots[at + 2] = command.marketId;
           out.setString0(clientOrderId);
           return;
         }
@@ -782,17 +834,20 @@ export class Engine implements MatchingEngine {
           command.priceTicks, command.quantityLots, command.quoteAmountAtoms),
       );
     }
-    const out = this.begin(EventType.OrderAccepted);
-    out.set(0, orderId);
-    out.set(1, command.accountId);
-    out.set(2, market.marketId);
-    out.set(3, side);
-    out.set(4, command.orderType);
-    out.set(5, command.timeInForce);
-    out.set(6, command.priceTicks);
-    out.set(7, command.quantityLots);
-    out.set(8, command.quoteAmountAtoms);
-    out.set(9, stpMode);
+    const out = this.out!;
+    const at = out.beginEventUnzeroed(EventType.OrderAccepted, ++this.lastEventSequence);
+    const slots = out.slots;
+    slots[at] = orderId;
+    slots[at + 1] = command.accountId;
+    slots[at + 2] = market.marketId;
+    slots[at + 3] = side;
+    slots[at + 4] = command.orderType;
+    slots[at + 5] = command.timeInForce;
+    slots[at + 6] = command.priceTicks;
+    slots[at + 7] = command.quantityLots;
+    slots[at + 8] = command.quoteAmountAtoms;
+    slots[at + 9] = stpMode;
+    slots[at + 10] = 0;
     out.setString0(command.clientOrderId);
     const holdBalance = side === Side.Buy ? quoteBalance : baseBalance;
     this.available[holdBalance] -= holdAtoms;
@@ -866,14 +921,14 @@ export class Engine implements MatchingEngine {
   private matchTaker(taker: number, market: MarketState, byQuote: boolean, quoteAmountAtoms: number): boolean {
     const pool = this.pool;
     const levels = this.levels;
-    const takerSide = (pool.links[taker * LinkField.stride + LinkField.kind]! & 0xff);
+    const takerSide = kindSide(pool.links, taker);
     const book = takerSide === Side.Buy ? market.asks : market.bids;
     const sign = takerSide === Side.Buy ? 1 : -1;
-    const limitKey = ((pool.links[taker * LinkField.stride + LinkField.kind]! >> 8) & 0xff) === OrderType.Market ? Infinity : sign * pool.numbers[taker * NumberField.stride + NumberField.priceTicks]!;
+    const limitKey = kindOrderType(pool.links, taker) === OrderType.Market ? Infinity : sign * pool.numbers[taker * NumberField.stride + NumberField.priceTicks]!;
     const takerAccount = pool.links[taker * LinkField.stride + LinkField.accountIndex]!;
-    const stpMode = (pool.links[taker * LinkField.stride + LinkField.kind]! >>> 24);
+    const stpMode = kindStpMode(pool.links, taker);
     const quoteAtomsPerTickLot = market.quoteAtomsPerTickLot;
-    const takerFeeBps = (pool.links[taker * LinkField.stride + LinkField.feesBps]! >>> 16);
+    const takerFeeBps = takerFeeBpsOf(pool.links, taker);
     // Lots the taker may still take, and (by quote) the quote atoms it may still spend or target.
     let remainingLots = byQuote ? market.marketMaxQuantityLots : pool.numbers[taker * NumberField.stride + NumberField.quantityLots]!;
     let quoteLeft = quoteAmountAtoms;
@@ -949,8 +1004,8 @@ export class Engine implements MatchingEngine {
     const quoteAtomsPerTickLot = market.quoteAtomsPerTickLot;
     const notionalAtoms = priceTicks * fillLots * quoteAtomsPerTickLot;
     // Fee-free markets (common in benchmarks and promotions) skip the fee arithmetic.
-    const makerFeeBps = (pool.links[maker * LinkField.stride + LinkField.feesBps]! & 0xffff);
-    const takerFeeBps = (pool.links[taker * LinkField.stride + LinkField.feesBps]! >>> 16);
+    const makerFeeBps = makerFeeBpsOf(pool.links, maker);
+    const takerFeeBps = takerFeeBpsOf(pool.links, taker);
     const makerFee = makerFeeBps === 0 ? 0 : feeAtoms(notionalAtoms, makerFeeBps);
     const takerFee = takerFeeBps === 0 ? 0 : feeAtoms(notionalAtoms, takerFeeBps);
     const baseAtoms = fillLots * market.lotAtoms;
@@ -966,7 +1021,7 @@ export class Engine implements MatchingEngine {
     pool.numbers[taker * NumberField.stride + NumberField.filledQuoteAtoms] += notionalAtoms;
     pool.numbers[maker * NumberField.stride + NumberField.updatedAtMs] = this.timestampMs;
     pool.numbers[taker * NumberField.stride + NumberField.updatedAtMs] = this.timestampMs;
-    const takerSide = (pool.links[taker * LinkField.stride + LinkField.kind]! & 0xff);
+    const takerSide = kindSide(pool.links, taker);
     if (takerSide === Side.Buy) {
       // The maker sells base out of its hold and receives quote less its fee.
       held[makerBase] -= baseAtoms;
@@ -995,18 +1050,20 @@ export class Engine implements MatchingEngine {
       available[feeBalance] += feeTotal;
       this.touch(feeBalance);
     }
-    const out = this.begin(EventType.TradeExecuted);
-    out.set(0, this.nextTradeId++);
-    out.set(1, market.marketId);
-    out.set(2, pool.numbers[maker * NumberField.stride + NumberField.orderId]!);
-    out.set(3, pool.numbers[taker * NumberField.stride + NumberField.orderId]!);
-    out.set(4, this.accountIds[pool.links[maker * LinkField.stride + LinkField.accountIndex]!]!);
-    out.set(5, this.accountIds[pool.links[taker * LinkField.stride + LinkField.accountIndex]!]!);
-    out.set(6, priceTicks);
-    out.set(7, fillLots);
-    out.set(8, makerFee);
-    out.set(9, takerFee);
-    out.set(10, takerSide);
+    const out = this.out!;
+    const at = out.beginEventUnzeroed(EventType.TradeExecuted, ++this.lastEventSequence);
+    const slots = out.slots;
+    slots[at] = this.nextTradeId++;
+    slots[at + 1] = market.marketId;
+    slots[at + 2] = pool.numbers[maker * NumberField.stride + NumberField.orderId]!;
+    slots[at + 3] = pool.numbers[taker * NumberField.stride + NumberField.orderId]!;
+    slots[at + 4] = this.accountIds[pool.links[maker * LinkField.stride + LinkField.accountIndex]!]!;
+    slots[at + 5] = this.accountIds[pool.links[taker * LinkField.stride + LinkField.accountIndex]!]!;
+    slots[at + 6] = priceTicks;
+    slots[at + 7] = fillLots;
+    slots[at + 8] = makerFee;
+    slots[at + 9] = takerFee;
+    slots[at + 10] = takerSide;
     this.levels.quantityLots[level] -= fillLots;
     if (makerFilled === pool.numbers[maker * NumberField.stride + NumberField.quantityLots]) {
       this.emitOrderEnd(EventType.OrderFilled, maker, 0, 0);
@@ -1024,13 +1081,13 @@ export class Engine implements MatchingEngine {
    */
   private payBuy(slot: number, quoteBalance: number, costAtoms: number, market: MarketState): void {
     const pool = this.pool;
-    if (((pool.links[slot * LinkField.stride + LinkField.kind]! >> 8) & 0xff) === OrderType.Market) {
+    if (kindOrderType(pool.links, slot) === OrderType.Market) {
       this.held[quoteBalance] -= costAtoms;
       pool.numbers[slot * NumberField.stride + NumberField.heldAtoms] -= costAtoms;
       return;
     }
-    const makerFeeBps = (pool.links[slot * LinkField.stride + LinkField.feesBps]! & 0xffff);
-    const takerFeeBps = (pool.links[slot * LinkField.stride + LinkField.feesBps]! >>> 16);
+    const makerFeeBps = makerFeeBpsOf(pool.links, slot);
+    const takerFeeBps = takerFeeBpsOf(pool.links, slot);
     const newHoldAtoms = buyHoldAtoms(
       pool.numbers[slot * NumberField.stride + NumberField.priceTicks]!, pool.numbers[slot * NumberField.stride + NumberField.quantityLots]! - pool.numbers[slot * NumberField.stride + NumberField.filledLots]!, market.quoteAtomsPerTickLot,
       makerFeeBps > takerFeeBps ? makerFeeBps : takerFeeBps,
@@ -1047,7 +1104,7 @@ export class Engine implements MatchingEngine {
     const level = pool.links[maker * LinkField.stride + LinkField.level]!;
     const remainingLots = pool.numbers[maker * NumberField.stride + NumberField.quantityLots]! - pool.numbers[maker * NumberField.stride + NumberField.filledLots]!;
     this.emitOrderEnd(EventType.OrderExpired, maker, remainingLots, ExpireReason.SelfTradePrevention);
-    const side = (pool.links[maker * LinkField.stride + LinkField.kind]! & 0xff);
+    const side = kindSide(pool.links, maker);
     // docs/engine.md: an STP-expired maker touches (maker, its hold asset). (Fix from the engine tests.)
     this.touch(side === Side.Buy ? pool.links[maker * LinkField.stride + LinkField.quoteBalance]! : pool.links[maker * LinkField.stride + LinkField.baseBalance]!);
     this.levels.quantityLots[level] -= remainingLots;
@@ -1064,7 +1121,7 @@ export class Engine implements MatchingEngine {
       this.emitOrderEnd(EventType.OrderFilled, taker, 0, 0);
       return this.closeOrder(taker);
     }
-    const orderType = ((pool.links[taker * LinkField.stride + LinkField.kind]! >> 8) & 0xff);
+    const orderType = kindOrderType(pool.links, taker);
     if (stoppedBySelfTrade) {
       this.emitOrderEnd(EventType.OrderExpired, taker, remainingLots, ExpireReason.SelfTradePrevention);
       return this.closeOrder(taker);
@@ -1073,7 +1130,7 @@ export class Engine implements MatchingEngine {
       this.emitOrderEnd(EventType.OrderExpired, taker, remainingLots, ExpireReason.NoLiquidity);
       return this.closeOrder(taker);
     }
-    if (((pool.links[taker * LinkField.stride + LinkField.kind]! >> 16) & 0xff) !== TimeInForce.GTC) {
+    if (kindTimeInForce(pool.links, taker) !== TimeInForce.GTC) {
       this.emitOrderEnd(EventType.OrderExpired, taker, remainingLots, ExpireReason.ImmediateRemainder);
       return this.closeOrder(taker);
     }
@@ -1084,7 +1141,7 @@ export class Engine implements MatchingEngine {
   private restOrder(slot: number, market: MarketState): void {
     const pool = this.pool;
     const levels = this.levels;
-    const side = (pool.links[slot * LinkField.stride + LinkField.kind]! & 0xff);
+    const side = kindSide(pool.links, slot);
     const priceTicks = pool.numbers[slot * NumberField.stride + NumberField.priceTicks]!;
     const level = (side === Side.Buy ? market.bids : market.asks).findOrInsert(priceTicks, levels);
     const tail = levels.tail[level]!;
@@ -1137,7 +1194,7 @@ export class Engine implements MatchingEngine {
     const pool = this.pool;
     const holdAtoms = pool.numbers[slot * NumberField.stride + NumberField.heldAtoms]!;
     if (holdAtoms !== 0) {
-      const holdBalance = (pool.links[slot * LinkField.stride + LinkField.kind]! & 0xff) === Side.Buy ? pool.links[slot * LinkField.stride + LinkField.quoteBalance]! : pool.links[slot * LinkField.stride + LinkField.baseBalance]!;
+      const holdBalance = kindSide(pool.links, slot) === Side.Buy ? pool.links[slot * LinkField.stride + LinkField.quoteBalance]! : pool.links[slot * LinkField.stride + LinkField.baseBalance]!;
       this.held[holdBalance] -= holdAtoms;
       this.available[holdBalance] += holdAtoms;
       pool.numbers[slot * NumberField.stride + NumberField.heldAtoms] = 0;
@@ -1198,7 +1255,7 @@ export class Engine implements MatchingEngine {
   private cancelResting(slot: number, market: MarketState, reason: number): void {
     const pool = this.pool;
     const level = pool.links[slot * LinkField.stride + LinkField.level]!;
-    const side = (pool.links[slot * LinkField.stride + LinkField.kind]! & 0xff);
+    const side = kindSide(pool.links, slot);
     const remainingLots = pool.numbers[slot * NumberField.stride + NumberField.quantityLots]! - pool.numbers[slot * NumberField.stride + NumberField.filledLots]!;
     this.emitOrderEnd(EventType.OrderCanceled, slot, remainingLots, reason);
     this.touch(side === Side.Buy ? pool.links[slot * LinkField.stride + LinkField.quoteBalance]! : pool.links[slot * LinkField.stride + LinkField.baseBalance]!);
@@ -1229,10 +1286,12 @@ export class Engine implements MatchingEngine {
       }
     }
     if (count === 0) return this.rejectOrder(command, Reason.MATCH_NO_OPEN_ORDERS);
-    const out = this.begin(EventType.OrdersCanceledAll);
-    out.set(0, accountId);
-    out.set(1, market.marketId);
-    out.set(2, count);
+    const out = this.out!;
+    const at = out.beginEvent(EventType.OrdersCanceledAll, ++this.lastEventSequence);
+    const slots = out.slots;
+    slots[at] = accountId;
+    slots[at + 1] = market.marketId;
+    slots[at + 2] = count;
   }
 
   private amendOrder(command: Command): void {
@@ -1248,15 +1307,15 @@ export class Engine implements MatchingEngine {
     if (!Number.isInteger(newQuantityLots) || !(newQuantityLots > filledLots && newQuantityLots < oldQuantityLots)) {
       return this.rejectOrder(command, Reason.MATCH_AMEND_QUANTITY_INVALID);
     }
-    const side = (pool.links[slot * LinkField.stride + LinkField.kind]! & 0xff);
+    const side = kindSide(pool.links, slot);
     const level = pool.links[slot * LinkField.stride + LinkField.level]!;
     const remainingLots = newQuantityLots - filledLots;
     let holdBalance: number;
     let newHoldAtoms: number;
     if (side === Side.Buy) {
       holdBalance = pool.links[slot * LinkField.stride + LinkField.quoteBalance]!;
-      const makerFeeBps = (pool.links[slot * LinkField.stride + LinkField.feesBps]! & 0xffff);
-      const takerFeeBps = (pool.links[slot * LinkField.stride + LinkField.feesBps]! >>> 16);
+      const makerFeeBps = makerFeeBpsOf(pool.links, slot);
+      const takerFeeBps = takerFeeBpsOf(pool.links, slot);
       newHoldAtoms = buyHoldAtoms(pool.numbers[slot * NumberField.stride + NumberField.priceTicks]!, remainingLots, market.quoteAtomsPerTickLot, makerFeeBps > takerFeeBps ? makerFeeBps : takerFeeBps);
     } else {
       holdBalance = pool.links[slot * LinkField.stride + LinkField.baseBalance]!;
@@ -1269,12 +1328,14 @@ export class Engine implements MatchingEngine {
     pool.numbers[slot * NumberField.stride + NumberField.quantityLots] = newQuantityLots;
     pool.numbers[slot * NumberField.stride + NumberField.updatedAtMs] = this.timestampMs;
     this.levels.quantityLots[level] -= oldQuantityLots - newQuantityLots;
-    const out = this.begin(EventType.OrderAmended);
-    out.set(0, pool.numbers[slot * NumberField.stride + NumberField.orderId]!);
-    out.set(1, command.accountId);
-    out.set(2, market.marketId);
-    out.set(3, newQuantityLots);
-    out.set(4, remainingLots);
+    const out = this.out!;
+    const at = out.beginEvent(EventType.OrderAmended, ++this.lastEventSequence);
+    const slots = out.slots;
+    slots[at] = pool.numbers[slot * NumberField.stride + NumberField.orderId]!;
+    slots[at + 1] = command.accountId;
+    slots[at + 2] = market.marketId;
+    slots[at + 3] = newQuantityLots;
+    slots[at + 4] = remainingLots;
     this.emitLevel(market, side, level, pool.numbers[slot * NumberField.stride + NumberField.priceTicks]!);
     this.touch(holdBalance);
   }
@@ -1321,17 +1382,21 @@ export class Engine implements MatchingEngine {
   }
 
   private emitCommandDuplicate(command: Command): void {
-    const out = this.begin(EventType.CommandDuplicate);
-    out.set(0, command.type);
-    out.set(1, command.accountId);
+    const out = this.out!;
+    const at = out.beginEvent(EventType.CommandDuplicate, ++this.lastEventSequence);
+    const slots = out.slots;
+    slots[at] = command.type;
+    slots[at + 1] = command.accountId;
     out.setString0(command.transferId);
   }
 
   private emitTransfer(type: EventType, record: TransferRecord, transferId: string): void {
-    const out = this.begin(type);
-    out.set(0, record.accountId);
-    out.set(1, record.assetId);
-    out.set(2, record.amountAtoms);
+    const out = this.out!;
+    const at = out.beginEvent(type, ++this.lastEventSequence);
+    const slots = out.slots;
+    slots[at] = record.accountId;
+    slots[at + 1] = record.assetId;
+    slots[at + 2] = record.amountAtoms;
     out.setString0(transferId);
   }
 
@@ -1399,9 +1464,11 @@ export class Engine implements MatchingEngine {
     this.assetScales.push(spec.scale);
     this.assetSupplies.push(0);
     this.assetIdByCode.set(spec.code, assetId);
-    const out = this.begin(EventType.AssetAdded);
-    out.set(0, assetId);
-    out.set(1, spec.scale);
+    const out = this.out!;
+    const at = out.beginEvent(EventType.AssetAdded, ++this.lastEventSequence);
+    const slots = out.slots;
+    slots[at] = assetId;
+    slots[at + 1] = spec.scale;
     out.setString0(spec.code);
   }
 
@@ -1420,10 +1487,12 @@ export class Engine implements MatchingEngine {
     const marketId = this.marketList.length;
     this.marketList.push(new MarketState(marketId, spec, baseAssetId, quoteAssetId));
     this.marketIdBySymbol.set(spec.symbol, marketId);
-    const out = this.begin(EventType.MarketAdded);
-    out.set(0, marketId);
-    out.set(1, baseAssetId);
-    out.set(2, quoteAssetId);
+    const out = this.out!;
+    const at = out.beginEvent(EventType.MarketAdded, ++this.lastEventSequence);
+    const slots = out.slots;
+    slots[at] = marketId;
+    slots[at + 1] = baseAssetId;
+    slots[at + 2] = quoteAssetId;
     out.setString0(spec.symbol);
     out.setString1(JSON.stringify(spec));
   }
@@ -1433,8 +1502,10 @@ export class Engine implements MatchingEngine {
     if (market === undefined) return this.rejectCommand(command, Reason.MARKET_UNKNOWN);
     const halting = command.type === CommandType.HaltMarket;
     market.status = halting ? MarketStatus.Halted : MarketStatus.Trading;
-    const out = this.begin(halting ? EventType.MarketHalted : EventType.MarketResumed);
-    out.set(0, market.marketId);
+    const out = this.out!;
+    const at = out.beginEvent(halting ? EventType.MarketHalted : EventType.MarketResumed, ++this.lastEventSequence);
+    const slots = out.slots;
+    slots[at] = market.marketId;
   }
 
   private setFees(command: Command): void {
@@ -1445,10 +1516,12 @@ export class Engine implements MatchingEngine {
     market.takerFeeBps = command.takerFeeBps;
     market.spec.makerFeeBps = command.makerFeeBps;
     market.spec.takerFeeBps = command.takerFeeBps;
-    const out = this.begin(EventType.FeesSet);
-    out.set(0, market.marketId);
-    out.set(1, command.makerFeeBps);
-    out.set(2, command.takerFeeBps);
+    const out = this.out!;
+    const at = out.beginEvent(EventType.FeesSet, ++this.lastEventSequence);
+    const slots = out.slots;
+    slots[at] = market.marketId;
+    slots[at + 1] = command.makerFeeBps;
+    slots[at + 2] = command.takerFeeBps;
   }
 
   private setAccountStp(command: Command): void {
@@ -1458,9 +1531,11 @@ export class Engine implements MatchingEngine {
       return this.rejectCommand(command, Reason.VALIDATE_ENUM_INVALID);
     }
     this.accountStp[this.accountIndexOrCreate(command.accountId)] = mode;
-    const out = this.begin(EventType.AccountStpSet);
-    out.set(0, command.accountId);
-    out.set(1, mode);
+    const out = this.out!;
+    const at = out.beginEvent(EventType.AccountStpSet, ++this.lastEventSequence);
+    const slots = out.slots;
+    slots[at] = command.accountId;
+    slots[at + 1] = mode;
   }
 
   // ---------------------------------------------------------------- read access
@@ -1522,15 +1597,15 @@ export class Engine implements MatchingEngine {
       orderId: pool.numbers[slot * NumberField.stride + NumberField.orderId]!,
       accountId: this.accountIds[pool.links[slot * LinkField.stride + LinkField.accountIndex]!]!,
       marketId: pool.links[slot * LinkField.stride + LinkField.marketIndex]!,
-      side: (pool.links[slot * LinkField.stride + LinkField.kind]! & 0xff) as Side,
-      orderType: ((pool.links[slot * LinkField.stride + LinkField.kind]! >> 8) & 0xff) as OrderType,
-      timeInForce: ((pool.links[slot * LinkField.stride + LinkField.kind]! >> 16) & 0xff) as TimeInForce,
+      side: kindSide(pool.links, slot) as Side,
+      orderType: kindOrderType(pool.links, slot) as OrderType,
+      timeInForce: kindTimeInForce(pool.links, slot) as TimeInForce,
       priceTicks: pool.numbers[slot * NumberField.stride + NumberField.priceTicks]!,
       quantityLots: pool.numbers[slot * NumberField.stride + NumberField.quantityLots]!,
       filledLots: pool.numbers[slot * NumberField.stride + NumberField.filledLots]!,
       filledQuoteAtoms: pool.numbers[slot * NumberField.stride + NumberField.filledQuoteAtoms]!,
       heldAtoms: pool.numbers[slot * NumberField.stride + NumberField.heldAtoms]!,
-      stpMode: (pool.links[slot * LinkField.stride + LinkField.kind]! >>> 24) as StpMode,
+      stpMode: kindStpMode(pool.links, slot) as StpMode,
       clientOrderId: pool.clientOrderId[slot]!,
       createdAtMs: pool.numbers[slot * NumberField.stride + NumberField.createdAtMs]!,
       updatedAtMs: pool.numbers[slot * NumberField.stride + NumberField.updatedAtMs]!,
@@ -1660,11 +1735,11 @@ export class Engine implements MatchingEngine {
           // Field order must match restoreOrder().
           writer.number(pool.numbers[slot * NumberField.stride + NumberField.orderId]!);
           writer.number(this.accountIds[pool.links[slot * LinkField.stride + LinkField.accountIndex]!]!);
-          writer.number(((pool.links[slot * LinkField.stride + LinkField.kind]! >> 8) & 0xff));
-          writer.number(((pool.links[slot * LinkField.stride + LinkField.kind]! >> 16) & 0xff));
-          writer.number((pool.links[slot * LinkField.stride + LinkField.kind]! >>> 24));
-          writer.number((pool.links[slot * LinkField.stride + LinkField.feesBps]! & 0xffff));
-          writer.number((pool.links[slot * LinkField.stride + LinkField.feesBps]! >>> 16));
+          writer.number(kindOrderType(pool.links, slot));
+          writer.number(kindTimeInForce(pool.links, slot));
+          writer.number(kindStpMode(pool.links, slot));
+          writer.number(makerFeeBpsOf(pool.links, slot));
+          writer.number(takerFeeBpsOf(pool.links, slot));
           writer.number(pool.numbers[slot * NumberField.stride + NumberField.priceTicks]!);
           writer.number(pool.numbers[slot * NumberField.stride + NumberField.quantityLots]!);
           writer.number(pool.numbers[slot * NumberField.stride + NumberField.filledLots]!);

@@ -66,7 +66,13 @@ export interface EngineHostOptions {
   retainedEventsMax?: number;
   /** Commands read from the log per replay batch. */
   replayBatchCommandsMax?: number;
-  /** Events handed to a consumer in one batch when several retained batches are waiting. */
+  /**
+   * Events handed to a consumer in one batch when several retained batches are waiting.
+   * Consumers translate a delivery synchronously on the main thread (the ledger builds its
+   * rows, the notifier its reports), so this bounds how long one delivery stalls the order
+   * path; per-row database work dominates beyond a few hundred events, so larger
+   * deliveries buy little (bench/RESULTS.md, API).
+   */
   deliveryEventsMax?: number;
   clock?: () => number;
   logger?: Logger;
@@ -83,7 +89,7 @@ export const engineHostDefaults = {
   queueCommandsMax: 200_000,
   retainedEventsMax: 200_000,
   replayBatchCommandsMax: 4096,
-  deliveryEventsMax: 20_000,
+  deliveryEventsMax: 2_000,
 };
 
 class PendingCommand {
