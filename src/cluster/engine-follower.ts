@@ -6,7 +6,8 @@
 import { decodeCommand } from '../domain/codec.ts';
 import { EventBuffer, decodeEvents, type EngineEvent } from '../domain/events.ts';
 import { EventType } from '../domain/codes.ts';
-import type { AssetView, BalanceView, DepthView, MarketView, MatchingEngine, OrderView } from '../engine/types.ts';
+import type { MatchingEngine } from '../engine/types.ts';
+import { EngineStateReads } from '../services/engine-reads.ts';
 import type { LogRecord, RecordLog } from '../ports/log.ts';
 import type { EngineReads, EventBatch, EventFeed, EventHandler } from '../services/contracts.ts';
 import { createLogger, type Logger } from '../adapters/logger.ts';
@@ -35,8 +36,7 @@ export class EventsNotRetainedError extends Error {
   override name = 'EventsNotRetainedError';
 }
 
-export class EngineFollower implements EngineReads, EventFeed {
-  readonly engine: MatchingEngine;
+export class EngineFollower extends EngineStateReads implements EngineReads, EventFeed {
   private readonly commandLog: RecordLog;
   private readonly logger: Logger;
   private readonly out = new EventBuffer(4096);
@@ -45,7 +45,6 @@ export class EngineFollower implements EngineReads, EventFeed {
   private retainedEvents = 0;
   private readonly subscribers = new Set<Subscriber>();
   private waiters: { sequence: number; resolve: () => void }[] = [];
-  private marketsBySymbol = new Map<string, MarketView>();
   private failure: Error | null = null;
 
   /**
@@ -59,10 +58,9 @@ export class EngineFollower implements EngineReads, EventFeed {
     logger: Logger = createLogger('engine-follower'),
     private readonly retainEvents = true,
   ) {
-    this.engine = engine;
+    super(engine);
     this.commandLog = commandLog;
     this.logger = logger;
-    this.refreshMarkets();
   }
 
   /** Starts following from the engine's position; resolves once it has caught up with the log's tail at call time. */
@@ -219,64 +217,4 @@ export class EngineFollower implements EngineReads, EventFeed {
     return this.failure;
   }
 
-  // ---- EngineReads --------------------------------------------------------------------
-
-  private refreshMarkets(): void {
-    const map = new Map<string, MarketView>();
-    for (const market of this.engine.markets()) map.set(market.spec.symbol, market);
-    this.marketsBySymbol = map;
-  }
-
-  assets(): AssetView[] {
-    return this.engine.assets();
-  }
-
-  markets(): MarketView[] {
-    return this.engine.markets();
-  }
-
-  marketBySymbol(symbol: string): MarketView | null {
-    return this.marketsBySymbol.get(symbol) ?? null;
-  }
-
-  depth(marketId: number, levelsMax: number): DepthView {
-    return this.engine.depth(marketId, levelsMax);
-  }
-
-  order(orderId: number): OrderView | null {
-    return this.engine.order(orderId);
-  }
-
-  openOrders(accountId: number, marketId: number | null): OrderView[] {
-    if (marketId !== null) return this.engine.openOrders(accountId, marketId);
-    const orders: OrderView[] = [];
-    for (const market of this.marketsBySymbol.values()) orders.push(...this.engine.openOrders(accountId, market.marketId));
-    return orders.sort((a, b) => a.orderId - b.orderId);
-  }
-
-  balances(accountId: number): BalanceView[] {
-    return this.engine.assets().map((asset) => this.engine.balance(accountId, asset.assetId));
-  }
-
-  lastCommandSequence(): number {
-    return this.engine.counters().lastCommandSequence;
-  }
-
-  stateHash(): string {
-    return this.engine.stateHash();
-  }
-
-  solvency(): { asset: string; assetId: number; supplyAtoms: number; balancesAtoms: number; heldAtoms: number; balanced: boolean }[] {
-    const totals = new Map<number, { total: number; held: number }>();
-    for (const balance of this.engine.balances()) {
-      const entry = totals.get(balance.assetId) ?? { total: 0, held: 0 };
-      entry.total += balance.availableAtoms + balance.heldAtoms;
-      entry.held += balance.heldAtoms;
-      totals.set(balance.assetId, entry);
-    }
-    return this.engine.assets().map((asset) => {
-      const entry = totals.get(asset.assetId) ?? { total: 0, held: 0 };
-      return { asset: asset.code, assetId: asset.assetId, supplyAtoms: asset.supplyAtoms, balancesAtoms: entry.total, heldAtoms: entry.held, balanced: entry.total === asset.supplyAtoms };
-    });
-  }
 }

@@ -7,7 +7,8 @@
 import type { Command } from '../../domain/command.ts';
 import { EventBuffer, decodeEvents, type EngineEvent } from '../../domain/events.ts';
 import type { RecordLog } from '../../ports/log.ts';
-import type { AssetView, BalanceView, DepthView, MarketView, MatchingEngine, OrderView } from '../../engine/types.ts';
+import type { MatchingEngine } from '../../engine/types.ts';
+import { EngineStateReads } from '../engine-reads.ts';
 import {
   CommandTimeoutError,
   type CommandBus,
@@ -123,8 +124,7 @@ interface Subscriber {
   closed: boolean;
 }
 
-export class EngineHost implements CommandBus, EventFeed, EngineReads {
-  private readonly engine: MatchingEngine;
+export class EngineHost extends EngineStateReads implements CommandBus, EventFeed, EngineReads {
   private readonly options: Required<Omit<EngineHostOptions, 'snapshots' | 'logger' | 'onBatchExecuted'>> & { snapshots: EngineSnapshotStore | null };
   private readonly onBatchExecuted: ((commands: number, seconds: number) => void) | null;
   private readonly logger: Logger;
@@ -154,10 +154,8 @@ export class EngineHost implements CommandBus, EventFeed, EngineReads {
   private lastSnapshotAtMs: number;
   private snapshotInFlight: Promise<void> | null = null;
   private snapshotTimer: ReturnType<typeof setInterval> | null = null;
-  private marketsBySymbol = new Map<string, MarketView>();
-
   private constructor(engine: MatchingEngine, options: EngineHostOptions, lastAppendedSequence: number) {
-    this.engine = engine;
+    super(engine);
     this.options = {
       ...engineHostDefaults,
       clock: Date.now,
@@ -168,7 +166,6 @@ export class EngineHost implements CommandBus, EventFeed, EngineReads {
     this.onBatchExecuted = options.onBatchExecuted ?? null;
     this.lastAppendedSequence = lastAppendedSequence;
     this.lastSnapshotAtMs = this.options.clock();
-    this.refreshMarkets();
   }
 
   /** Recovers the engine (newest valid snapshot + journal tail) and starts the host. */
@@ -524,77 +521,7 @@ export class EngineHost implements CommandBus, EventFeed, EngineReads {
     });
   }
 
-  // ---- EngineReads --------------------------------------------------------------------
-
-  private refreshMarkets(): void {
-    const map = new Map<string, MarketView>();
-    for (const market of this.engine.markets()) map.set(market.spec.symbol, market);
-    this.marketsBySymbol = map;
-  }
-
-  assets(): AssetView[] {
-    return this.engine.assets();
-  }
-
-  markets(): MarketView[] {
-    return this.engine.markets();
-  }
-
-  /** Spec and status of a market; its updateId may be stale (use depth() for that). */
-  marketBySymbol(symbol: string): MarketView | null {
-    return this.marketsBySymbol.get(symbol) ?? null;
-  }
-
-  depth(marketId: number, levelsMax: number): DepthView {
-    return this.engine.depth(marketId, levelsMax);
-  }
-
-  order(orderId: number): OrderView | null {
-    return this.engine.order(orderId);
-  }
-
-  openOrders(accountId: number, marketId: number | null): OrderView[] {
-    if (marketId !== null) return this.engine.openOrders(accountId, marketId);
-    const orders: OrderView[] = [];
-    for (const market of this.marketsBySymbol.values()) orders.push(...this.engine.openOrders(accountId, market.marketId));
-    return orders.sort((a, b) => a.orderId - b.orderId);
-  }
-
-  balances(accountId: number): BalanceView[] {
-    return this.engine.assets().map((asset) => this.engine.balance(accountId, asset.assetId));
-  }
-
-  lastCommandSequence(): number {
-    return this.engine.counters().lastCommandSequence;
-  }
-
   // ---- Inspection (admin, tests) ------------------------------------------------------
-
-  stateHash(): string {
-    return this.engine.stateHash();
-  }
-
-  /** Per asset: the sum over every account of available + held, against deposits - withdrawals. */
-  solvency(): { asset: string; assetId: number; supplyAtoms: number; balancesAtoms: number; heldAtoms: number; balanced: boolean }[] {
-    const totals = new Map<number, { total: number; held: number }>();
-    for (const balance of this.engine.balances()) {
-      const entry = totals.get(balance.assetId) ?? { total: 0, held: 0 };
-      entry.total += balance.availableAtoms + balance.heldAtoms;
-      entry.held += balance.heldAtoms;
-      totals.set(balance.assetId, entry);
-    }
-    return this.engine.assets().map((asset) => {
-      const entry = totals.get(asset.assetId) ?? { total: 0, held: 0 };
-      return {
-        asset: asset.code,
-        assetId: asset.assetId,
-        supplyAtoms: asset.supplyAtoms,
-        balancesAtoms: entry.total,
-        heldAtoms: entry.held,
-        balanced: entry.total === asset.supplyAtoms,
-      };
-    });
-  }
 
   /** The engine's full state view, read-only by convention (tests, invariant checks). */
   stateView(): MatchingEngine {
