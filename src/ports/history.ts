@@ -47,6 +47,25 @@ export interface HistoryQuery {
   limit: number;
 }
 
+/** How trades are grouped into candles: fixed-length buckets aligned at `offsetMs`, or calendar months (UTC). */
+export type CandleBucket = { lengthMs: number; offsetMs: number } | 'month';
+
+/** One candle computed from the trades table (only buckets that have trades). */
+export interface TradeCandle {
+  openTimeMs: number;
+  openTicks: number;
+  highTicks: number;
+  lowTicks: number;
+  closeTicks: number;
+  volumeLots: number;
+  quoteAtoms: number;
+  tradeCount: number;
+  firstTradeId: number;
+  lastTradeId: number;
+  takerBuyLots: number;
+  takerBuyQuoteAtoms: number;
+}
+
 export interface HistoryReads {
   /** allOrders: the account's orders in a market, oldest first (Binance order). */
   orders(accountId: number, marketId: number, query: HistoryQuery): Promise<OrderRecord[]>;
@@ -56,6 +75,11 @@ export interface HistoryReads {
   trades(marketId: number, query: HistoryQuery): Promise<TradeRecord[]>;
   /** myTrades: trades where the account was maker or taker, oldest first. */
   accountTrades(accountId: number, marketId: number, query: HistoryQuery): Promise<TradeRecord[]>;
+  /**
+   * klines older than the market-data cache holds: candles aggregated from the trades table
+   * for trades with startTimeMs <= time <= endTimeMs, oldest first, at most `limit`.
+   */
+  candles(marketId: number, bucket: CandleBucket, startTimeMs: number, endTimeMs: number, limit: number): Promise<TradeCandle[]>;
   /** Highest event sequence applied to the projection. */
   projectedEventSequence(): Promise<number>;
 }

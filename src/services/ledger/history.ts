@@ -2,7 +2,7 @@
 // allOrders, order lookups, public trades and myTrades, all oldest first as Binance
 // returns them. Rows come back with BIGINT as strings; every number is converted exactly.
 
-import type { HistoryQuery, HistoryReads, OrderRecord, OrderStatus, TradeRecord } from '../../ports/history.ts';
+import type { CandleBucket, HistoryQuery, HistoryReads, OrderRecord, OrderStatus, TradeCandle, TradeRecord } from '../../ports/history.ts';
 import type { SqlExecutor } from '../../ports/sql.ts';
 import { sqlInteger } from '../../adapters/sql/convert.ts';
 import { ledgerConsumerName } from './projection.ts';
@@ -84,6 +84,17 @@ function page(query: HistoryQuery, idColumn: string, timeColumn: string, params:
   };
 }
 
+/**
+ * The bucket a trade falls into, in SQL: integer division for fixed lengths (BIGINT
+ * arithmetic, exact), date_trunc in UTC for calendar months.
+ */
+function bucketExpression(bucket: CandleBucket, parameterIndex: number): string {
+  if (bucket === 'month') {
+    return "(extract(epoch FROM date_trunc('month', to_timestamp(time_ms / 1000.0) AT TIME ZONE 'UTC')) * 1000)::BIGINT";
+  }
+  return `((time_ms - $${parameterIndex + 1}::BIGINT) / $${parameterIndex}::BIGINT) * $${parameterIndex}::BIGINT + $${parameterIndex + 1}::BIGINT`;
+}
+
 export class SqlHistoryReads implements HistoryReads {
   constructor(
     private readonly db: SqlExecutor,
@@ -129,6 +140,39 @@ export class SqlHistoryReads implements HistoryReads {
     );
     const rows = result.rows.map(toTrade);
     return paging.newestFirst ? rows.reverse() : rows;
+  }
+
+  async candles(marketId: number, bucket: CandleBucket, startTimeMs: number, endTimeMs: number, limit: number): Promise<TradeCandle[]> {
+    const params: unknown[] = [marketId, startTimeMs, endTimeMs, Math.min(limit, historyRowsMax)];
+    if (bucket !== 'month') params.push(bucket.lengthMs, bucket.offsetMs);
+    const result = await this.db.query<Row>(
+      `SELECT bucket AS open_time_ms,
+         (array_agg(price_ticks ORDER BY trade_id))[1] AS open_ticks,
+         max(price_ticks) AS high_ticks, min(price_ticks) AS low_ticks,
+         (array_agg(price_ticks ORDER BY trade_id DESC))[1] AS close_ticks,
+         sum(quantity_lots) AS volume_lots, sum(quote_atoms) AS quote_atoms, count(*) AS trade_count,
+         min(trade_id) AS first_trade_id, max(trade_id) AS last_trade_id,
+         coalesce(sum(quantity_lots) FILTER (WHERE taker_side = 1), 0) AS taker_buy_lots,
+         coalesce(sum(quote_atoms) FILTER (WHERE taker_side = 1), 0) AS taker_buy_quote_atoms
+       FROM (SELECT trade_id, price_ticks, quantity_lots, quote_atoms, taker_side, ${bucketExpression(bucket, 5)} AS bucket
+             FROM trades WHERE market_id = $1 AND time_ms >= $2 AND time_ms <= $3) AS bucketed
+       GROUP BY bucket ORDER BY bucket LIMIT $4`,
+      params,
+    );
+    return result.rows.map((row) => ({
+      openTimeMs: sqlInteger(row.open_time_ms),
+      openTicks: sqlInteger(row.open_ticks),
+      highTicks: sqlInteger(row.high_ticks),
+      lowTicks: sqlInteger(row.low_ticks),
+      closeTicks: sqlInteger(row.close_ticks),
+      volumeLots: sqlInteger(row.volume_lots),
+      quoteAtoms: sqlInteger(row.quote_atoms),
+      tradeCount: sqlInteger(row.trade_count),
+      firstTradeId: sqlInteger(row.first_trade_id),
+      lastTradeId: sqlInteger(row.last_trade_id),
+      takerBuyLots: sqlInteger(row.taker_buy_lots),
+      takerBuyQuoteAtoms: sqlInteger(row.taker_buy_quote_atoms),
+    }));
   }
 
   async projectedEventSequence(): Promise<number> {

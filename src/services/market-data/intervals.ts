@@ -59,3 +59,9 @@ export function nextCandleOpenTime(interval: KlineInterval, openTimeMs: number):
 export function candleCloseTime(interval: KlineInterval, openTimeMs: number): number {
   return nextCandleOpenTime(interval, openTimeMs) - 1;
 }
+
+/** The same alignment as candleOpenTime, in the form the history store groups trades by. */
+export function candleBucket(interval: KlineInterval): { lengthMs: number; offsetMs: number } | 'month' {
+  if (interval === '1M') return 'month';
+  return { lengthMs: fixedLengthMs[interval], offsetMs: interval === '1w' ? firstMondayMs : 0 };
+}

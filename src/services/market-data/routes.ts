@@ -15,9 +15,9 @@ import {
 import { ApiError, QueryReader } from './query.ts';
 import { cacheKeys } from './keys.ts';
 import { fillKlines, type KlineRow } from './candles.ts';
-import { isKlineInterval } from './intervals.ts';
+import { candleBucket, isKlineInterval } from './intervals.ts';
 import { depthSnapshotTiers } from './limits.ts';
-import type { BookTop, RestAggregateTrade, RestAveragePrice, RestTicker, RestTrade } from './payloads.ts';
+import { klineRow, type BookTop, type RestAggregateTrade, type RestAveragePrice, type RestTicker, type RestTrade } from './payloads.ts';
 
 export interface MarketDataRouteDeps {
   cache: Cache;
@@ -194,11 +194,20 @@ export function registerMarketDataRoutes(app: FastifyInstance, deps: MarketDataR
         if (startTimeMs !== undefined && endTimeMs !== undefined && startTimeMs > endTimeMs) {
           throw new ApiError(400, -1127, 'startTime must be before endTime.');
         }
-        const { format } = known(symbol);
-        const rows = (await cached<KlineRow[]>(cacheKeys.klines(symbol, intervalText))) ?? [];
+        const { format, market } = known(symbol);
+        let rows = (await cached<KlineRow[]>(cacheKeys.klines(symbol, intervalText))) ?? [];
+        // The cache keeps the most recent candles; a range that starts before the oldest of
+        // them is answered from the trades in the database (the source of every candle).
+        const oldestCachedOpenMs = rows.length > 0 ? rows[0]![0] : Number.POSITIVE_INFINITY;
+        const beforeCache = (startTimeMs !== undefined && startTimeMs < oldestCachedOpenMs) || (endTimeMs !== undefined && endTimeMs < oldestCachedOpenMs);
+        if (beforeCache && deps.history) {
+          const candles = await deps.history.candles(market.marketId, candleBucket(intervalText), startTimeMs ?? 0, endTimeMs ?? clock(), limit);
+          rows = candles.map((candle) => klineRow(format, intervalText, candle));
+        }
         const zeroQuantity = formatQuantity(format, 0);
         const zeroQuote = formatQuoteAtoms(format, 0);
-        return send(reply, fillKlines(rows, intervalText, { startTimeMs, endTimeMs, limit, nowMs: clock() }, zeroQuantity, zeroQuote));
+        const answer = fillKlines(rows, intervalText, { startTimeMs, endTimeMs, limit, nowMs: clock() }, zeroQuantity, zeroQuote);
+        return send(reply, answer, beforeCache && deps.history ? 'database' : 'cache');
       } catch (error) {
         return fail(reply, error);
       }
