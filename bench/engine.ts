@@ -130,6 +130,21 @@ function collectGarbage(): void {
   if (typeof gc === 'function') gc();
 }
 
+/** Pause between collections in settleMemory(), so background threads can free what a collection released. */
+const memorySettleMs = 200;
+
+/**
+ * Collects garbage, waits, and collects again before memory is read: V8 frees the backing
+ * stores of dead typed arrays (the pools' blocks before they grew) on a background thread
+ * after a collection, so RSS read right after one still counted them (up to 30 MB more, and
+ * a different amount in every run).
+ */
+function settleMemory(): void {
+  collectGarbage();
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, memorySettleMs);
+  collectGarbage();
+}
+
 function generatorPath(): string {
   const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
   const candidates = [resolve(repositoryRoot, '../shared/bench/gen-orderflow.mjs'), '/work/shared/bench/gen-orderflow.mjs'];
@@ -410,7 +425,7 @@ function runResting(count: number, json: boolean): number {
   }
   out.clear();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  collectGarbage();
+  settleMemory();
   const after = process.memoryUsage();
   const resting = engine.openOrderCount();
   const result = {

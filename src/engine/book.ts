@@ -1,8 +1,8 @@
-// The fast engine's storage: resting and in-flight orders in one growable pool of typed
-// arrays (struct of arrays, one slot per order), price levels in a second pool, and one
-// sorted ladder of levels per book side. Invariants: a slot is either free (on the free
-// list) or holds exactly one live order; every resting order is linked into exactly one
-// level's FIFO list; each side's ladder is sorted with the best level last.
+// The fast engine's storage: resting and in-flight orders in one growable pool of two
+// typed-array blocks (array of structs, one slot per order), price levels in a second
+// pool, and one sorted ladder of levels per book side. Invariants: a slot is either free
+// (on the free list) or holds exactly one live order; every resting order is linked into
+// exactly one level's FIFO list; each side's ladder is sorted with the best level last.
 
 /** No slot / no level: the null link of every list. */
 export const none = -1;
@@ -87,8 +87,8 @@ export class OrderPool {
   numbers = new Float64Array(initialOrderCapacity * orderNumberStride);
   links = new Int32Array(initialOrderCapacity * orderLinkStride);
   clientOrderId: string[] = new Array<string>(initialOrderCapacity).fill('');
-  /** Free slots, used as a stack. */
-  private freeSlots = new Int32Array(initialOrderCapacity);
+  /** Free slots form a stack linked through their `next` field (no separate array: 4 MB less per million). */
+  private freeHead = none;
   private freeCount = 0;
   private used = 0;
 
@@ -98,15 +98,24 @@ export class OrderPool {
   }
 
   allocate(): number {
-    if (this.freeCount > 0) return this.freeSlots[--this.freeCount]!;
+    const free = this.freeHead;
+    if (free !== none) {
+      this.freeHead = this.links[free * orderLinkStride + OrderLink.next]!;
+      this.freeCount--;
+      return free;
+    }
     if (this.used === this.capacity) this.grow();
     return this.used++;
   }
 
+  /** Frees a slot. Callers read its links (next, accountNext) before releasing it. */
   release(slot: number): void {
     this.clientOrderId[slot] = '';
-    this.links[slot * orderLinkStride + OrderLink.level] = none;
-    this.freeSlots[this.freeCount++] = slot;
+    const links = this.links;
+    links[slot * orderLinkStride + OrderLink.level] = none;
+    links[slot * orderLinkStride + OrderLink.next] = this.freeHead;
+    this.freeHead = slot;
+    this.freeCount++;
   }
 
   private grow(): void {
@@ -115,7 +124,6 @@ export class OrderPool {
     this.links = growInt32(this.links, capacity * orderLinkStride);
     const strings = this.clientOrderId;
     for (let slot = this.capacity; slot < capacity; slot++) strings.push('');
-    this.freeSlots = growInt32(this.freeSlots, capacity);
     this.capacity = capacity;
   }
 }

@@ -4,11 +4,13 @@
 // and deterministic: no clock, randomness or I/O, so replaying the command log from a
 // snapshot reproduces every event and the same stateHash().
 //
-// Layout, chosen for speed: orders and price levels live in typed-array pools and each
-// book side in a sorted ladder with the best level last (book.ts); resting orders are
-// found by orderId through an open-addressing index. Accounts are dense slots (small ids
-// through an array), balances dense slots cached per account for its last market, and
-// every order caches its owner's base and quote balance slots, so a fill does no lookup.
+// Layout, chosen for speed: orders (one Float64 and one Int32 block, field offsets in
+// the NumberField / LinkField const enums below) and price levels live in typed-array
+// pools and each book side in a sorted ladder with the best level last (book.ts);
+// resting orders are found by orderId through an open-addressing index. Accounts are
+// dense slots (small ids through an array), balances dense slots cached per account for
+// its last market, and every order caches its owner's base and quote balance slots, so a
+// fill does no lookup.
 // Snapshots use the framed binary format of snapshot-codec.ts (CRC-32 checked on restore).
 // Invariants kept after every command: per asset, sum(available + held) = supply; every
 // account's held = holds of its open orders + pending withdrawals; no book is crossed.
