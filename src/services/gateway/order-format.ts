@@ -22,21 +22,8 @@ export const stpModeNames: Record<number, string> = {
 export type ApiOrderStatus = OrderStatus | 'EXPIRED_IN_MATCH';
 
 /** The fields every order answer is built from, whatever the source. */
-export interface OrderState {
-  orderId: number;
-  clientOrderId: string;
-  side: number;
-  orderType: number;
-  timeInForce: number;
-  priceTicks: number;
-  quantityLots: number;
-  quoteAmountAtoms: number;
-  filledLots: number;
-  filledQuoteAtoms: number;
+export interface OrderState extends Omit<OrderRecord, 'accountId' | 'marketId' | 'status'> {
   status: ApiOrderStatus;
-  stpMode: number;
-  createdAtMs: number;
-  updatedAtMs: number;
 }
 
 export function stateOfView(view: OrderView): OrderState {

@@ -7,7 +7,7 @@
 
 import { EventType, MarketStatus } from '../../domain/codes.ts';
 import type { EngineEvent } from '../../domain/events.ts';
-import type { OrderStatus } from '../../ports/history.ts';
+import type { OrderRecord, OrderStatus } from '../../ports/history.ts';
 import type { SqlDatabase, SqlExecutor } from '../../ports/sql.ts';
 import type { EventBatch, EventFeed } from '../contracts.ts';
 import { sqlInteger } from '../../adapters/sql/convert.ts';
@@ -45,24 +45,9 @@ export interface LedgerProjection {
   stop(): Promise<void>;
 }
 
-interface OrderRow {
-  orderId: number;
-  accountId: number;
-  marketId: number;
-  clientOrderId: string;
-  side: number;
-  orderType: number;
-  timeInForce: number;
-  priceTicks: number;
-  quantityLots: number;
-  quoteAmountAtoms: number;
-  filledLots: number;
-  filledQuoteAtoms: number;
-  status: OrderStatus;
-  stpMode: number;
+/** An order row as the projection writes it: the history record plus why it ended and when it was last written. */
+interface OrderRow extends OrderRecord {
   endReason: number | null;
-  createdAtMs: number;
-  updatedAtMs: number;
   eventSequence: number;
 }
 
