@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Cache, PubSub } from '../ports/cache.ts';
 import type { RecordLog } from '../ports/log.ts';
+import type { SqlDatabase } from '../ports/sql.ts';
 import { createLogger } from './logger.ts';
 
 const log = createLogger('metrics');
@@ -838,4 +839,27 @@ export async function startMetricsServerFromEnvironment(metrics: CommonMetrics, 
   const port = Number(text);
   if (port === 0) return null;
   return startMetricsServer(metrics, port, environment.METRICS_HOST ?? '127.0.0.1');
+}
+
+/**
+ * Wraps a SqlDatabase so every round trip (query, transaction, script) observes
+ * `bourse_database_query_duration_seconds{operation}`. Wrap once per user of the database
+ * with its own operation label (ledger_write, history_read, notifier, accounts, ...).
+ */
+export function instrumentSqlDatabase(db: SqlDatabase, metrics: DatabaseMetrics, operation: string): SqlDatabase {
+  const duration = metrics.databaseQueryDuration.labels(operation);
+  const timed = async <T>(work: () => Promise<T>): Promise<T> => {
+    const startedAt = performance.now();
+    try {
+      return await work();
+    } finally {
+      duration.observe((performance.now() - startedAt) / 1000);
+    }
+  };
+  return {
+    query: (text, params) => timed(() => db.query(text, params)),
+    transaction: (work) => timed(() => db.transaction(work)),
+    exec: (script) => timed(() => db.exec(script)),
+    close: () => db.close(),
+  };
 }

@@ -8,7 +8,7 @@ import { JetStreamLog } from '../adapters/jetstream-log.ts';
 import { connectNats, type NatsConnection } from '../adapters/nats-connection.ts';
 import { PostgresDatabase } from '../adapters/postgres.ts';
 import { RedisCache, RedisPubSub } from '../adapters/redis-cache.ts';
-import { instrumentCache, instrumentPubSub } from '../adapters/metrics.ts';
+import { instrumentCache, instrumentPubSub, instrumentSqlDatabase, type DatabaseMetrics } from '../adapters/metrics.ts';
 import { migrate } from '../adapters/sql/migrate.ts';
 import { SqlHistoryReads, startLedgerProjection } from '../services/ledger/index.ts';
 import { startMarketData } from '../services/market-data/index.ts';
@@ -70,7 +70,10 @@ export function startLedgerRole(context: RoleContext): Promise<RoleHandle> {
   return withClosers(context, async (closers, connection) => {
     const db = await openDatabase(context, closers);
     const feed = await openEventFeed(context, connection, closers);
-    const ledger = await startLedgerProjection({ db, feed, logger: context.logger.child({ component: 'ledger' }) });
+    // Ledger roles export bourse_database_query_duration_seconds{operation="ledger_write"}.
+    const metrics = context.metrics as Partial<DatabaseMetrics>;
+    const ledgerDb = metrics.databaseQueryDuration ? instrumentSqlDatabase(db, metrics as DatabaseMetrics, 'ledger_write') : db;
+    const ledger = await startLedgerProjection({ db: ledgerDb, feed, logger: context.logger.child({ component: 'ledger' }) });
     let stopping = false;
     return {
       ready: () => !stopping,
