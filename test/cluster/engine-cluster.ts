@@ -17,21 +17,10 @@ import { loadClusterSettings, type ClusterSettings } from '../../src/cluster/set
 import { freePort, RoleProcess } from '../../src/cluster/processes.ts';
 import { CommandTimeoutError } from '../../src/services/contracts.ts';
 import { natsUrl, uniqueName } from './services.ts';
+import { standardSpec } from '../support/harness.ts';
 
-export const testSpec: MarketSpec = {
-  symbol: 'BTCUSDT',
-  baseAsset: 'BTC',
-  quoteAsset: 'USDT',
-  lotAtoms: 1000,
-  quoteAtomsPerTickLot: 10,
-  maxPriceTicks: 1_000_000,
-  minQuantityLots: 1,
-  maxQuantityLots: 1000,
-  marketMaxQuantityLots: 500,
-  minNotionalAtoms: 1000,
-  makerFeeBps: 10,
-  takerFeeBps: 20,
-};
+/** The same BTCUSDT market as the engine tests use (test/support/harness.ts). */
+export const testSpec: MarketSpec = standardSpec;
 export const accountsCount = 8;
 
 export class EngineCluster {

@@ -50,7 +50,7 @@ export function requireTool(t: TestContext, command: string, install: string, pr
 }
 
 /**
- * YAML parsing for tests: js-yaml, which the dev tool chain (eslint) already installs; it is
- * loaded through require because it ships no type declarations.
+ * YAML parsing for tests: js-yaml (a dev dependency); it is loaded through require because it
+ * ships no type declarations.
  */
 export const yaml = createRequire(import.meta.url)('js-yaml') as { load(text: string): unknown; loadAll(text: string): unknown[] };
