@@ -89,10 +89,14 @@ describe('CCXT binance against the embedded exchange', () => {
     assert.equal(trades[0]!.amount, 0.004);
     assert.equal(trades[0]!.side, 'sell');
 
-    const candles = await eventually(() => alice.fetchOHLCV('BTC/USDT', '1m'), (value) => value.length >= 1, 'a candle');
-    const last = candles[candles.length - 1]!;
-    assert.equal(last[4], 60_000);
-    assert.equal(last[5], 0.004);
+    // The trade's candle carries it; a minute that began since then is an empty candle at
+    // the previous close (so the test holds when the trade lands just before a minute ends).
+    const tradeMinuteMs = Math.floor(trades[0]!.timestamp! / 60_000) * 60_000;
+    const candles = await eventually(() => alice.fetchOHLCV('BTC/USDT', '1m'), (value) => value.some((candle) => candle[0] === tradeMinuteMs), 'a candle');
+    const tradeCandle = candles.find((candle) => candle[0] === tradeMinuteMs)!;
+    assert.equal(tradeCandle[4], 60_000);
+    assert.equal(tradeCandle[5], 0.004);
+    for (const later of candles.filter((candle) => candle[0]! > tradeMinuteMs)) assert.deepEqual(later.slice(1), [60_000, 60_000, 60_000, 60_000, 0]);
 
     const ticker = await eventually(() => alice.fetchTicker('BTC/USDT'), (value) => value.last === 60_000, 'the ticker');
     assert.equal(ticker.symbol, 'BTC/USDT');
