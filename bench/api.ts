@@ -230,7 +230,9 @@ async function main(): Promise<void> {
     const port = await freePort();
     const adminToken = 'bench-admin-token';
     const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-    const exchange = spawn(process.execPath, [...profile, '--import', 'tsx', process.env.BENCH_SERVER_ENTRY ?? 'src/main.ts'], {
+    // BENCH_SERVER_NODE_FLAGS: extra node flags for the server (space-separated), to try runtime settings.
+    const serverFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter((flag) => flag.length > 0);
+    const exchange = spawn(process.execPath, [...serverFlags, ...profile, '--import', 'tsx', process.env.BENCH_SERVER_ENTRY ?? 'src/main.ts'], {
       env: {
         ...process.env,
         PORT: String(port),

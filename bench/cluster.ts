@@ -7,11 +7,12 @@
 // corrected); ledger lag under load; failover (leader killed with SIGKILL to the first
 // order accepted by the new leader) with a check that no acknowledged order was lost.
 //
-// usage: npm run bench:cluster [-- --duration 5 --connections 64 --record]
+// usage: npm run bench:cluster [-- --duration 5 --connections 64 --skip-failover --fixed-rate 300 --record]
+// BOURSE_ROLE_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/profiles" profiles every role.
 import { createHmac } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { Pool } from 'undici';
 import * as hdr from 'hdr-histogram-js';
 import { LocalCluster } from '../src/cluster/cluster.ts';
@@ -42,18 +43,27 @@ interface Options {
   durationSeconds: number;
   connections: number;
   record: boolean;
+  skipFailover: boolean;
+  /** Orders/s of an extra open-loop phase at a rate fixed by the caller (0: none). */
+  fixedRate: number;
 }
 
 function parseOptions(argv: string[]): Options {
   if (argv.includes('--help')) {
-    console.log('usage: npm run bench:cluster [-- --duration SECONDS --connections N --record]\n  --record  writes the figures into the "Cluster" section of bench/RESULTS.md');
+    console.log(
+      'usage: npm run bench:cluster [-- --duration SECONDS --connections N --skip-failover --fixed-rate N --record]\n' +
+        '  --skip-failover  leaves out the failover phase (quicker runs while tuning)\n' +
+        '  --fixed-rate N   adds an open-loop phase at N orders/s with CPU and system calls per order by role\n' +
+        '                   (the same offered load in every run, so A/B runs compare on a busy machine)\n' +
+        '  --record         writes the figures into the "Cluster" section of bench/RESULTS.md',
+    );
     process.exit(0);
   }
   const value = (name: string, fallback: number) => {
     const index = argv.indexOf(`--${name}`);
     return index >= 0 ? Number(argv[index + 1]) : fallback;
   };
-  return { durationSeconds: value('duration', 5), connections: value('connections', 64), record: argv.includes('--record') };
+  return { durationSeconds: value('duration', 5), connections: value('connections', 64), record: argv.includes('--record'), skipFailover: argv.includes('--skip-failover'), fixedRate: value('fixed-rate', 0) };
 }
 
 interface Credentials {
@@ -356,6 +366,25 @@ function cpuByRole(cluster: LocalCluster): Map<string, number> {
   return byRole;
 }
 
+/** read and write system calls (read, write, writev, ...) made so far by each role, from /proc/<pid>/io. */
+function ioCallsByRole(cluster: LocalCluster): Map<string, number> {
+  const byRole = new Map<string, number>();
+  const add = (name: string, pid: number) => {
+    let calls = 0;
+    try {
+      const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+      calls = Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0) + Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0);
+    } catch {
+      // The process exited: counts nothing.
+    }
+    byRole.set(name, (byRole.get(name) ?? 0) + calls);
+  };
+  for (const engine of cluster.engines) add('engines', engine.pid);
+  for (const gateway of cluster.gateways) add('gateways', gateway.pid);
+  for (const [role, consumer] of cluster.consumers) add(role, consumer.pid);
+  return byRole;
+}
+
 function clusterPids(cluster: LocalCluster): number[] {
   return [...cluster.engines, ...cluster.gateways, ...cluster.consumers.values()].map((role) => role.pid).concat(cluster.nginx ? [cluster.nginx.pid] : []);
 }
@@ -416,6 +445,7 @@ async function main(): Promise<void> {
     const tailAtStart = (await ledgerStatus(cluster)).tail;
     const cpuAtStart = cpuSeconds(clusterPids(cluster));
     const rolesAtStart = cpuByRole(cluster);
+    const ioAtStart = ioCallsByRole(cluster);
     const sampler = setInterval(() => {
       void ledgerStatus(cluster).then((status) => (lagMaxEvents = Math.max(lagMaxEvents, status.lagEvents)), () => undefined);
     }, 1000 / benchLimits.lagSamplesPerSecond);
@@ -423,6 +453,9 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     const cpuPerOrderMs = ((cpuSeconds(clusterPids(cluster)) - cpuAtStart) * 1000) / Math.max(1, twoResult.requests);
     const rolesAtEnd = cpuByRole(cluster);
+    const ioPerRole = [...ioCallsByRole(cluster)]
+      .map(([role, calls]) => `${role} ${((calls - (ioAtStart.get(role) ?? 0)) / Math.max(1, twoResult.requests)).toFixed(1)}`)
+      .join(', ');
     const perRole = [...rolesAtEnd]
       .map(([role, seconds]) => `${role} ${(((seconds - (rolesAtStart.get(role) ?? 0)) * 1000) / Math.max(1, twoResult.requests)).toFixed(2)}`)
       .join(', ');
@@ -438,17 +471,48 @@ async function main(): Promise<void> {
     console.log('half rate, open loop...');
     const halfRate = Math.max(100, Math.round(twoResult.rate / 2));
     const halfResult = await openLoop(cluster.url, options.connections, options.durationSeconds, halfRate, build('h'));
+    let fixedRateLines: string[] = [];
+    if (options.fixedRate > 0) {
+      console.log(`open loop at ${options.fixedRate}/s...`);
+      const cpuBefore = cpuByRole(cluster);
+      const ioBefore = ioCallsByRole(cluster);
+      const fixedResult = await openLoop(cluster.url, options.connections, options.durationSeconds, options.fixedRate, build('f'));
+      const perOrder = (after: Map<string, number>, before: Map<string, number>, scale: number, digits: number) =>
+        [...after].map(([role, value]) => `${role} ${(((value - (before.get(role) ?? 0)) * scale) / Math.max(1, fixedResult.requests)).toFixed(digits)}`).join(', ');
+      fixedRateLines = [
+        '',
+        `Open loop at a fixed ${options.fixedRate} orders/s (--fixed-rate), 2 gateways:`,
+        '',
+        '| Measure | Result |',
+        '| --- | --- |',
+        `| Orders/s, p50 / p99 / p99.9 ms, errors | ${Math.round(fixedResult.rate).toLocaleString('en-US')}, ${fixedResult.p50.toFixed(2)} / ${fixedResult.p99.toFixed(2)} / ${fixedResult.p999.toFixed(2)}, ${fixedResult.errors} |`,
+        `| CPU ms per order by role | ${perOrder(cpuByRole(cluster), cpuBefore, 1000, 3)} |`,
+        `| read/write system calls per order by role | ${perOrder(ioCallsByRole(cluster), ioBefore, 1, 2)} |`,
+      ];
+    }
     console.log('engine host on JetStream, in process...');
     const hostResult = await engineHostOnJetStream(cluster.settings.natsUrl, 32, options.durationSeconds);
-    console.log('failover...');
-    const failoverRate = Math.max(100, Math.round(twoResult.rate / 4));
-    const failed = await failover(cluster, cluster.url, users, failoverRate, Math.max(6, options.durationSeconds));
+    // Load average over the measured phases, read before the failover phase adds its own.
+    const loadAtEnd = loadavg();
+    let failed: Awaited<ReturnType<typeof failover>> | null = null;
+    if (!options.skipFailover) {
+      console.log('failover...');
+      const failoverRate = Math.max(100, Math.round(twoResult.rate / 4));
+      failed = await failover(cluster, cluster.url, users, failoverRate, Math.max(6, options.durationSeconds));
+    }
 
     const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
-    const loadAverage = loadavg()[0]!.toFixed(1);
+    const cores = availableParallelism();
+    const [load1, load5] = loadAtEnd.map((value) => value.toFixed(2));
+    // The machine's description is what was measured: its cores and its load average. A
+    // load above the core count means something else competed for the CPU during the run.
+    const loadNote =
+      loadAtEnd[0]! > cores
+        ? `above the ${cores} cores, so other processes competed for the CPU and the wall-clock rows are pessimistic (the CPU-per-order rows are less affected)`
+        : `within the ${cores} cores`;
     lines.push(
-      `\`npm run bench:cluster\` (bench/cluster.ts), ${when} UTC, this 2-core machine shared with other work; ${options.connections} keep-alive connections, ${options.durationSeconds} s per phase, signed LIMIT orders (newOrderRespType=ACK) from two users whose orders cross.`,
-      `JetStream file storage (local single-node server, R1), PostgreSQL 15, Redis 7, nginx 1.22 with 1 worker; every role is its own Node process on the same 2 cores. Load average at the end of the run: ${loadAverage} (other engineers' test suites and browsers were running), so the cluster rows are bound by CPU scheduling delays across about ten process hops per order rather than by the log (compare the in-process engine host row).`,
+      `\`npm run bench:cluster\` (bench/cluster.ts), ${when} UTC, ${cores}-core machine; ${options.connections} keep-alive connections, ${options.durationSeconds} s per phase, signed LIMIT orders (newOrderRespType=ACK) from two users whose orders cross.`,
+      `JetStream file storage (local single-node server, R1), PostgreSQL, Redis, nginx with 1 worker; every role is its own Node process on the same cores as the servers and the load generator. Load average (1 min / 5 min) after the measured phases: ${load1} / ${load5}, ${loadNote}.`,
       '',
       '| Setup (through nginx) | Orders/s | p50 / p99 / p99.9 ms | Errors |',
       '| --- | --- | --- | --- |',
@@ -463,13 +527,19 @@ async function main(): Promise<void> {
       `| Orders/s, 2 gateways | ${Math.round(twoResult.rate).toLocaleString('en-US')} | >= 8,000 |`,
       `| Ratio to the bare routes | ${(twoResult.rate / bareResult.rate).toFixed(2)} | >= 0.4 |`,
       `| p99 at half rate | ${halfResult.p99.toFixed(2)} ms | < 25 ms |`,
-      `| Failover (leader SIGKILL to first new ack) | ${Number.isNaN(failed.failoverMs) ? 'n/a' : `${failed.failoverMs} ms`} (lease TTL 1000 ms) | < 2 s |`,
-      `| Acknowledged orders lost / doubled in failover | ${failed.lost} / ${failed.doubled} of ${failed.acknowledged} (${failed.retried} unknown-status answers retried) | 0 / 0 |`,
+      failed
+        ? `| Failover (leader SIGKILL to first new ack) | ${Number.isNaN(failed.failoverMs) ? 'n/a' : `${failed.failoverMs} ms`} (lease TTL 1000 ms) | < 2 s |`
+        : '| Failover (leader SIGKILL to first new ack) | not measured (--skip-failover) | < 2 s |',
+      failed
+        ? `| Acknowledged orders lost / doubled in failover | ${failed.lost} / ${failed.doubled} of ${failed.acknowledged} (${failed.retried} unknown-status answers retried) | 0 / 0 |`
+        : '| Acknowledged orders lost / doubled in failover | not measured (--skip-failover) | 0 / 0 |',
       `| Ledger lag under load (max, events) | ${lagMaxEvents.toLocaleString('en-US')} (about ${(lagMaxEvents / Math.max(1, eventsPerSecond)).toFixed(2)} s of events) | bounded |`,
       `| Ledger catch-up after load stops | ${catchUpMs} ms | |`,
       `| CPU per order, all roles + nginx (NATS, PostgreSQL, Redis servers not counted) | ${cpuPerOrderMs.toFixed(2)} ms | |`,
       `| Implied rate on 2 dedicated cores at that cost | ${Math.round(2000 / cpuPerOrderMs).toLocaleString('en-US')} orders/s | |`,
       `| CPU ms per order by role | ${perRole} | |`,
+      `| read/write system calls per order by role (each costs tens of microseconds on this VM) | ${ioPerRole} | |`,
+      ...fixedRateLines,
     );
     console.log(`\n${lines.join('\n')}`);
     if (options.record) recordResults(lines);

@@ -18,7 +18,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { OrderBook, Side as BookSide } from 'nodejs-order-book';
+// nodejs-order-book is imported only by the baseline's own child process (--baseline-only):
+// loading it (its CommonJS dependency through tsx) slowed our engine by about 20 % in the same
+// process although it was never called, so each engine is measured in a process of its own.
+import type { OrderBook, Side as BookSide } from 'nodejs-order-book';
 import { Engine } from '../src/engine/engine.ts';
 import { defaultEngineLimits } from '../src/engine/types.ts';
 import { EventBuffer } from '../src/domain/events.ts';
@@ -43,6 +46,8 @@ const usage = `usage: npm run bench:engine -- [--file FILE.csv] [--n N] [--json]
   --n N          commands to generate when --file is omitted (default 1000000, seed 42).
   --json         print exactly one JSON line on stdout; everything else goes to stderr.
   --no-baseline  skip the nodejs-order-book comparison run.
+  --baseline-only  (internal) run only nodejs-order-book on --file and print one JSON line;
+                 the comparison run starts this in a child process of its own.
   --resting N    insert N non-crossing resting orders; report insert rate and memory.
   --help         this text.
 
@@ -73,11 +78,12 @@ interface Options {
   generateCount: number;
   json: boolean;
   baseline: boolean;
+  baselineOnly: boolean;
   resting: number;
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { file: null, generateCount: 1_000_000, json: false, baseline: true, resting: 0 };
+  const options: Options = { file: null, generateCount: 1_000_000, json: false, baseline: true, baselineOnly: false, resting: 0 };
   for (let index = 0; index < argv.length; index++) {
     const argument = argv[index]!;
     const value = (): string => {
@@ -92,6 +98,7 @@ function parseOptions(argv: string[]): Options {
     else if (argument === '--n') options.generateCount = positiveInteger(argument, value());
     else if (argument === '--json') options.json = true;
     else if (argument === '--no-baseline') options.baseline = false;
+    else if (argument === '--baseline-only') options.baselineOnly = true;
     else if (argument === '--resting') options.resting = positiveInteger(argument, value());
     else throw new Error(`unknown option ${argument}\n${usage}`);
   }
@@ -237,6 +244,12 @@ function percentile(sorted: Float64Array, fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
 }
 
+/** What the baseline uses of the nodejs-order-book module (imported in its own process only). */
+interface BaselineLibrary {
+  OrderBook: new () => OrderBook;
+  Side: typeof BookSide;
+}
+
 /** One nodejs-order-book operation, prepared before timing like our Command objects. */
 interface BaselineOperation {
   op: string;
@@ -267,8 +280,8 @@ function executeBaselineBatch(book: OrderBook, operations: BaselineOperation[], 
  * maker in `done` (not the taker itself) was filled for its whole remaining size, and a
  * `partial` other than the taker is a maker filled for partialQuantityProcessed.
  */
-function baselinePass(operations: BaselineOperation[], count: number): { seconds: number; cpuSeconds: number; checksum: OrderFlowChecksum } {
-  const book = new OrderBook();
+function baselinePass(library: BaselineLibrary, operations: BaselineOperation[], count: number): { seconds: number; cpuSeconds: number; checksum: OrderFlowChecksum } {
+  const book = new library.OrderBook();
   const checksum = new OrderFlowChecksum();
   const addFills = (result: BaselineProcessResult, takerId: string): void => {
     for (const order of result.done) {
@@ -309,11 +322,11 @@ function baselinePass(operations: BaselineOperation[], count: number): { seconds
   return { seconds: Number(nanoseconds) / 1e9, cpuSeconds: cpuMicroseconds / 1e6, checksum };
 }
 
-function baselineOperations(lines: OrderFlowLine[]): BaselineOperation[] {
+function baselineOperations(library: BaselineLibrary, lines: OrderFlowLine[]): BaselineOperation[] {
   return lines.map((line) => ({
     op: line.op,
     id: String(line.id),
-    side: line.side === Side.Buy ? BookSide.BUY : BookSide.SELL,
+    side: line.side === Side.Buy ? library.Side.BUY : library.Side.SELL,
     price: line.priceTicks,
     size: line.quantityLots,
   }));
@@ -342,7 +355,7 @@ function runOrderFlowFile(options: Options, file: string): number {
   if (!existsSync(expectFile)) throw new Error(`${expectFile} is missing: regenerate the flow with gen-orderflow.mjs`);
   const expect = JSON.parse(readFileSync(expectFile, 'utf8')) as OrderFlowExpectation;
   progress(`parsing ${file}`);
-  const { lines, commands } = parseOrderFlow(readFileSync(file, 'utf8'), orderFlowSetup().length + 1);
+  const { commands } = parseOrderFlow(readFileSync(file, 'utf8'), orderFlowSetup().length + 1);
   progress(`${commands.length} commands parsed; warm-up: ${warmupPasses} passes of the first ${Math.min(warmupCommandsMax, commands.length)}`);
   for (let pass = 0; pass < warmupPasses; pass++) throughputPass(commands, Math.min(warmupCommandsMax, commands.length));
 
@@ -382,20 +395,47 @@ function runOrderFlowFile(options: Options, file: string): number {
   report(`  checksum        trades ${result.trades}  qty ${result.qty}  notional ${result.notional}  cancelsOk ${result.cancelsOk}  ${ok ? 'OK (matches expect.json)' : 'MISMATCH'}`);
 
   if (options.baseline) {
-    progress('nodejs-order-book: preparing operations and warming up');
-    const operations = baselineOperations(lines);
-    for (let pass = 0; pass < warmupPasses; pass++) baselinePass(operations, Math.min(warmupCommandsMax, operations.length));
-    progress('nodejs-order-book: timed pass');
-    const baseline = baselinePass(operations, operations.length);
-    const baselineOpsPerSec = operations.length / baseline.seconds;
-    const baselineOk = checkChecksum('nodejs-order-book', baseline.checksum, expect);
-    report(`nodejs-order-book on the same flow`);
-    report(`  ops/s           ${formatRate(baselineOpsPerSec)}  (${baseline.seconds.toFixed(3)} s)  checksum ${baselineOk ? 'OK' : 'MISMATCH (see above)'}`);
-    report(`  ops/CPU-second  ${formatRate(operations.length / baseline.cpuSeconds)}`);
+    progress('nodejs-order-book: in a child process of its own (warm-up and timed pass as above)');
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--baseline-only', '--file', file], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+      maxBuffer: 1024 * 1024,
+    });
+    const line = child.stdout.trim().split('\n').pop() ?? '';
+    if (child.status !== 0 || !line.startsWith('{')) throw new Error(`the nodejs-order-book run failed (exit ${child.status})`);
+    const baseline = JSON.parse(line) as BaselineResult;
+    const baselineOpsPerSec = baseline.operations / baseline.seconds;
+    report(`nodejs-order-book on the same flow (its own process, same warm-up and batches)`);
+    report(`  ops/s           ${formatRate(baselineOpsPerSec)}  (${baseline.seconds.toFixed(3)} s)  checksum ${baseline.checksumOk ? 'OK' : 'MISMATCH (see above)'}`);
+    report(`  ops/CPU-second  ${formatRate(baseline.operations / baseline.cpuSeconds)}`);
     report(`  ratio           Bourse is ${(opsPerSec / baselineOpsPerSec).toFixed(1)}x nodejs-order-book (wall clock; ${(baseline.cpuSeconds / timed.cpuSeconds).toFixed(1)}x by CPU time)`);
+    ok = ok && baseline.checksumOk;
   }
   if (options.json) console.log(JSON.stringify(result));
   return ok ? 0 : 1;
+}
+
+interface BaselineResult {
+  operations: number;
+  seconds: number;
+  cpuSeconds: number;
+  checksumOk: boolean;
+}
+
+/** --baseline-only: nodejs-order-book alone in this process; one JSON line on stdout. */
+async function runBaselineOnly(file: string): Promise<number> {
+  const library = (await import('nodejs-order-book')) as unknown as BaselineLibrary;
+  const expect = JSON.parse(readFileSync(`${file}.expect.json`, 'utf8')) as OrderFlowExpectation;
+  const { lines } = parseOrderFlow(readFileSync(file, 'utf8'), orderFlowSetup().length + 1);
+  const operations = baselineOperations(library, lines);
+  progress('nodejs-order-book: warming up');
+  for (let pass = 0; pass < warmupPasses; pass++) baselinePass(library, operations, Math.min(warmupCommandsMax, operations.length));
+  progress('nodejs-order-book: timed pass');
+  const baseline = baselinePass(library, operations, operations.length);
+  const checksumOk = checkChecksum('nodejs-order-book', baseline.checksum, expect);
+  const result: BaselineResult = { operations: operations.length, seconds: baseline.seconds, cpuSeconds: baseline.cpuSeconds, checksumOk };
+  console.log(JSON.stringify(result));
+  return checksumOk ? 0 : 1;
 }
 
 /** Inserts `count` resting orders (bids below 100,000 ticks, asks above) and reports memory. */
@@ -448,7 +488,7 @@ function runResting(count: number, json: boolean): number {
   return 0;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   let options: Options;
   try {
     options = parseOptions(process.argv.slice(2));
@@ -457,8 +497,14 @@ function main(): void {
     process.exit(2);
   }
   jsonMode = options.json;
+  if (options.baselineOnly) {
+    if (options.file === null) throw new Error('--baseline-only needs --file');
+    jsonMode = true;
+    process.exitCode = await runBaselineOnly(options.file);
+    return;
+  }
   const status = options.resting > 0 ? runResting(options.resting, options.json) : runOrderFlow(options);
   process.exitCode = status;
 }
 
-main();
+await main();

@@ -1,11 +1,15 @@
 // The fan-out benchmark's lean WebSocket client: a plain TCP socket that does the RFC 6455
 // opening handshake itself and then reads server frames in place, so 5,000 of them in one
-// process cost little next to the server they measure. Per message it reads the stream kind
-// and the event time `E` straight from the bytes (no string, no JSON); every frame of one
-// TCP read shares one receipt time. It answers pings, records the close code, and treats
-// anything a server of ours never sends (masked or fragmented frames) as a protocol error.
+// process cost little next to the server they measure. Every client reads into one shared
+// buffer (net's `onread`: no Buffer per read, no stream events), which is safe because each
+// read is parsed to the end before the next one can start; only an incomplete frame at the
+// end of a read is copied aside. Per message it reads the stream kind and the event time `E`
+// straight from the bytes (no string, no JSON); every frame of one TCP read shares one
+// receipt time, taken as the read returns. It answers pings, records the close code, and
+// treats anything a server of ours never sends (masked or fragmented frames) as a protocol error.
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { newHistogram, recordMicroseconds, summarize } from '../src/tools/loadtest/recorder.ts';
 
 const handshakeGuid = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** Bytes of response header accepted before the handshake counts as failed. */
@@ -15,6 +19,10 @@ const combinedPrefix = Buffer.from('{"stream":"btcusdt@');
 const eventTimeKey = Buffer.from('"E":');
 /** How far into a payload `"E":` is looked for (Binance puts it second, right after "e"). */
 const eventTimeSearchBytesMax = 96;
+/** Bytes one TCP read may return; larger bursts take several reads. */
+const readBufferBytes = 256 * 1024;
+/** The read buffer every client shares (reads are handled one at a time, to the end). */
+const sharedReadBuffer = Buffer.allocUnsafe(readBufferBytes);
 const opcodeText = 0x1;
 const opcodeClose = 0x8;
 const opcodePing = 0x9;
@@ -26,6 +34,12 @@ export const streamKindOther = 2;
 
 /** Receives every text message: its stream kind and event time (NaN when it has none). */
 export type MessageSink = (client: LeanClient, kind: number, eventMs: number, receivedMs: number) => void;
+
+/** Whether `data` holds `prefix` at `offset` (the caller checks that it fits). */
+function startsWith(data: Buffer, offset: number, prefix: Buffer): boolean {
+  for (let index = 0; index < prefix.length; index++) if (data[offset + index] !== prefix[index]) return false;
+  return true;
+}
 
 export class LeanClient {
   private readonly socket: Socket;
@@ -47,7 +61,20 @@ export class LeanClient {
     private readonly sink: MessageSink,
     private readonly onClose: (client: LeanClient) => void,
   ) {
-    this.socket = connect({ host, port, noDelay: true });
+    let onData: (chunk: Buffer, length: number) => void = () => undefined;
+    // The callback returns true: false would stop reading from the socket.
+    this.socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: sharedReadBuffer,
+        callback: (length: number, buffer: Uint8Array) => {
+          onData(buffer as Buffer, length);
+          return true;
+        },
+      },
+    });
     this.opened = new Promise<boolean>((resolveOpened) => {
       this.socket.once('connect', () => {
         this.socket.write(
@@ -55,8 +82,10 @@ export class LeanClient {
             `Sec-WebSocket-Key: ${this.key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
         );
       });
-      const onData = (chunk: Buffer) => {
+      onData = (shared: Buffer, length: number) => {
         if (!this.upgraded) {
+          // The shared buffer is reused by the next read: keep a copy.
+          const chunk = Buffer.from(shared.subarray(0, length));
           const buffered = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
           const end = buffered.indexOf('\r\n\r\n');
           if (end < 0) {
@@ -74,12 +103,11 @@ export class LeanClient {
           this.pending = null;
           resolveOpened(true);
           const rest = buffered.subarray(end + 4);
-          if (rest.length > 0) this.read(rest);
+          if (rest.length > 0) this.read(rest, rest.length);
           return;
         }
-        this.read(chunk);
+        this.read(shared, length);
       };
-      this.socket.on('data', onData);
       this.socket.once('close', () => {
         resolveOpened(false);
         if (!this.closed) {
@@ -91,15 +119,17 @@ export class LeanClient {
     });
   }
 
-  private read(chunk: Buffer): void {
+  /** Parses the first `chunkBytes` bytes of `chunk` (which may be the shared read buffer). */
+  private read(chunk: Buffer, chunkBytes: number): void {
     const receivedMs = performance.timeOrigin + performance.now();
     let data = chunk;
+    let length = chunkBytes;
     if (this.pending !== null) {
-      data = Buffer.concat([this.pending, chunk]);
+      data = Buffer.concat([this.pending, chunk.subarray(0, chunkBytes)]);
+      length = data.length;
       this.pending = null;
     }
     let offset = 0;
-    const length = data.length;
     while (length - offset >= 2) {
       const first = data[offset]!;
       const second = data[offset + 1]!;
@@ -134,13 +164,13 @@ export class LeanClient {
         return;
       }
     }
-    if (offset < length) this.pending = Buffer.from(data.subarray(offset));
+    if (offset < length) this.pending = Buffer.from(data.subarray(offset, length));
   }
 
   private message(data: Buffer, start: number, end: number, receivedMs: number): void {
     this.messages += 1;
     let kind = streamKindOther;
-    if (end - start > combinedPrefix.length && data.compare(combinedPrefix, 0, combinedPrefix.length, start, start + combinedPrefix.length) === 0) {
+    if (end - start > combinedPrefix.length && startsWith(data, start, combinedPrefix)) {
       const letter = data[start + combinedPrefix.length];
       if (letter === 0x74 /* t */) kind = streamKindTrade;
       else if (letter === 0x64 /* d */) kind = streamKindDepth;
@@ -148,8 +178,9 @@ export class LeanClient {
     if (kind === streamKindTrade) this.tradeMessages += 1;
     else if (kind === streamKindDepth) this.depthMessages += 1;
     let eventMs = Number.NaN;
-    const keyAt = data.indexOf(eventTimeKey, start);
-    if (keyAt >= 0 && keyAt < Math.min(end, start + eventTimeSearchBytesMax)) {
+    const searchEnd = Math.min(end, start + eventTimeSearchBytesMax) - eventTimeKey.length;
+    for (let keyAt = start; keyAt <= searchEnd; keyAt++) {
+      if (data[keyAt] !== 0x22 /* " */ || !startsWith(data, keyAt, eventTimeKey)) continue;
       let value = 0;
       let index = keyAt + eventTimeKey.length;
       for (; index < end; index++) {
@@ -158,6 +189,7 @@ export class LeanClient {
         value = value * 10 + digit;
       }
       if (index > keyAt + eventTimeKey.length) eventMs = value;
+      break;
     }
     this.sink(this, kind, eventMs, receivedMs);
   }
@@ -176,4 +208,52 @@ export class LeanClient {
     this.closed = true;
     this.socket.destroy();
   }
+}
+
+/**
+ * The client side of `bench:fanout -- --only streams`, run as a child process with an IPC
+ * channel: `fanout-client.ts <port> <clients> <path>` connects the clients, says
+ * `{ connected }`, then answers `{ reset }` (counts and CPU start over) and `{ report }`
+ * (messages, CPU microseconds, latency percentiles in ms), and exits on `{ exit }`.
+ */
+async function runClientProcess(port: number, count: number, path: string): Promise<void> {
+  const latency = newHistogram();
+  let messages = 0;
+  const clients: LeanClient[] = [];
+  for (let first = 0; first < count; first += 250) {
+    const batch: Promise<boolean>[] = [];
+    for (let index = first; index < Math.min(count, first + 250); index++) {
+      const client = new LeanClient('127.0.0.1', port, path, (_client, _kind, eventMs, receivedMs) => {
+        messages += 1;
+        if (!Number.isNaN(eventMs)) recordMicroseconds(latency, Math.max(0, receivedMs - eventMs) * 1000);
+      }, () => undefined);
+      clients.push(client);
+      batch.push(client.opened);
+    }
+    await Promise.all(batch);
+  }
+  let cpuAtReset = process.cpuUsage();
+  process.send!({ connected: clients.filter((client) => !client.closed).length });
+  process.on('message', (message: { reset?: boolean; report?: boolean; exit?: boolean }) => {
+    if (message.reset) {
+      messages = 0;
+      latency.reset();
+      cpuAtReset = process.cpuUsage();
+      process.send!({ reset: true });
+    } else if (message.report) {
+      const cpu = process.cpuUsage(cpuAtReset);
+      process.send!({ messages, userMicroseconds: cpu.user, systemMicroseconds: cpu.system, latencyMs: summarize(latency) });
+    } else if (message.exit) {
+      for (const client of clients) client.terminate();
+      process.exit(0);
+    }
+  });
+}
+
+if (process.argv[1]?.endsWith('fanout-client.ts') && process.send !== undefined) {
+  const [port, count, path] = process.argv.slice(2);
+  runClientProcess(Number(port), Number(count), path!).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
 }

@@ -8,15 +8,23 @@
 //    The clients are lean (bench/fanout-client.ts: raw TCP, frames read in place) so that
 //    5,000 of them on the server's two cores measure the server; `--client ws` uses the
 //    `ws` library instead. CPU time of server, clients and load tester is reported too.
-// 2. Metrics overhead: replays the standard order flow through the engine in host-sized
+// 2. Stream server alone (`--only streams`): the stream server on an in-process MemoryPubSub,
+//    the same lean clients in a child process, and a publisher of trade and depth messages
+//    shaped like the real ones at `--rate` engine batches per second (a depth diff each, a
+//    trade every other one, as in the full run). Reports CPU per delivered message of the
+//    server (user and system) and of the clients, and delivery latency from publish; with
+//    no order path and no database this is the fan-out's own cost, the figure to compare
+//    changes by on a shared machine.
+// 3. Metrics overhead: replays the standard order flow through the engine in host-sized
 //    batches, plain and with the engine metrics (the host's per-batch observer, and the
 //    per-command wrapper for engines outside a host), in rotating passes, and reports the
 //    throughput cost of each.
-// Usage: npm run bench:fanout -- [--clients N] [--duration S] [--rate N] [--client lean|ws] [--depth-stream depth|depth@100ms] [--only fanout|metrics] [--json]
-import { spawn, spawnSync } from 'node:child_process';
+// Usage: npm run bench:fanout -- [--clients N] [--duration S] [--rate N] [--client lean|ws] [--depth-stream depth|depth@100ms] [--only fanout|streams|metrics] [--server-profile DIR] [--json]
+import { fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -28,6 +36,9 @@ import { createEngineMetrics, engineBatchObserver, instrumentEngine } from '../s
 import { newHistogram, recordMicroseconds, summarize, type Histogram } from '../src/tools/loadtest/recorder.ts';
 import { startEmbeddedServer } from '../test/ops/embedded-server.ts';
 import { LeanClient, streamKindDepth, streamKindTrade } from './fanout-client.ts';
+import { attachStreamServer } from '../src/services/gateway/streams.ts';
+import { MemoryCache, MemoryPubSub } from '../src/adapters/memory-cache.ts';
+import { createLogger } from '../src/adapters/logger.ts';
 
 const usage = `usage: npm run bench:fanout -- [options]
   --clients N        WebSocket clients on one market (default 5000)
@@ -38,7 +49,9 @@ const usage = `usage: npm run bench:fanout -- [options]
   --client KIND      lean (raw TCP WebSocket client, default) | ws (the ws library)
   --depth-stream S   depth (real-time diffs, default) | depth@100ms
   --commands N       order-flow commands for the metrics-overhead run (default 500000)
-  --only WHAT        fanout | metrics (default: both)
+  --only WHAT        fanout | streams (the stream server alone, not run by default) | metrics
+                     (default: fanout and metrics)
+  --server-profile D write a V8 CPU profile of the server process into directory D
   --json             one JSON line on stdout
   --help             this text`;
 
@@ -57,12 +70,13 @@ interface Options {
   client: 'lean' | 'ws';
   depthStream: 'depth' | 'depth@100ms';
   commands: number;
-  only: 'fanout' | 'metrics' | null;
+  only: 'fanout' | 'streams' | 'metrics' | null;
   json: boolean;
+  serverProfileDirectory: string | null;
 }
 
 function parseArguments(argv: string[]): Options | null {
-  const options: Options = { clients: 5000, durationSeconds: 20, rate: 20, connectBatch: 250, client: 'lean', depthStream: 'depth', commands: 500_000, only: null, json: false };
+  const options: Options = { clients: 5000, durationSeconds: 20, rate: 20, connectBatch: 250, client: 'lean', depthStream: 'depth', commands: 500_000, only: null, json: false, serverProfileDirectory: null };
   for (let index = 0; index < argv.length; index++) {
     const name = argv[index];
     const value = () => {
@@ -77,6 +91,11 @@ function parseArguments(argv: string[]): Options | null {
     else if (name === '--connect-batch') options.connectBatch = value();
     else if (name === '--commands') options.commands = value();
     else if (name === '--json') options.json = true;
+    else if (name === '--server-profile') {
+      const directory = argv[++index];
+      if (directory === undefined) throw new Error('--server-profile needs a directory');
+      options.serverProfileDirectory = resolve(directory);
+    }
     else if (name === '--client') {
       const kind = argv[++index];
       if (kind !== 'lean' && kind !== 'ws') throw new Error('--client takes lean or ws');
@@ -88,7 +107,7 @@ function parseArguments(argv: string[]): Options | null {
     }
     else if (name === '--only') {
       const what = argv[++index];
-      if (what !== 'fanout' && what !== 'metrics') throw new Error('--only takes fanout or metrics');
+      if (what !== 'fanout' && what !== 'streams' && what !== 'metrics') throw new Error('--only takes fanout, streams or metrics');
       options.only = what;
     } else throw new Error(`unknown option ${name}`);
   }
@@ -143,16 +162,25 @@ function mainThreadSchedule(pid: number): { runSeconds: number; waitSeconds: num
   return { runSeconds: run! / 1e9, waitSeconds: wait! / 1e9 };
 }
 
-/** The server's own delivery histogram (engine event -> written to sockets), bucket -> count. */
-async function deliveryBuckets(metricsUrl: string): Promise<Map<string, number>> {
+/**
+ * Two of the server's own histograms, bucket -> count: market-data delivery (engine event
+ * time to the message reaching the stream server) and the command journal's durable append
+ * (the fsync that precedes execution, so part of every message's latency).
+ */
+async function serverHistograms(metricsUrl: string): Promise<{ delivery: Map<string, number>; journalAppend: Map<string, number> }> {
   const text = await (await fetch(metricsUrl)).text();
-  const buckets = new Map<string, number>();
-  for (const match of text.matchAll(/^bourse_market_data_delivery_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm)) buckets.set(match[1]!, Number(match[2]));
-  return buckets;
+  const read = (pattern: RegExp) => new Map([...text.matchAll(pattern)].map((match) => [match[1]!, Number(match[2])]));
+  return {
+    delivery: read(/^bourse_market_data_delivery_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm),
+    journalAppend: read(/^bourse_log_append_duration_seconds_bucket\{log="command",le="([^"]+)"\} (\S+)$/gm),
+  };
 }
 
-/** Upper bucket bounds (ms) holding the median and the 99th percentile of the messages between two readings. */
-function bucketQuantiles(before: Map<string, number>, after: Map<string, number>): { count: number; p50AtMostMs: number; p99AtMostMs: number } {
+/**
+ * Upper bucket bounds (ms) holding the median and the 99th percentile of the observations
+ * between two readings, and how many took longer than 100 ms (the fan-out target).
+ */
+function bucketQuantiles(before: Map<string, number>, after: Map<string, number>): { count: number; p50AtMostMs: number; p99AtMostMs: number; over100Ms: number } {
   const bounds = [...after.keys()];
   const total = (after.get('+Inf') ?? 0) - (before.get('+Inf') ?? 0);
   const boundOf = (quantile: number) => {
@@ -161,7 +189,8 @@ function bucketQuantiles(before: Map<string, number>, after: Map<string, number>
     }
     return Number.NaN;
   };
-  return { count: total, p50AtMostMs: boundOf(0.5), p99AtMostMs: boundOf(0.99) };
+  const within100Ms = (after.get('0.1') ?? 0) - (before.get('0.1') ?? 0);
+  return { count: total, p50AtMostMs: boundOf(0.5), p99AtMostMs: boundOf(0.99), over100Ms: total - within100Ms };
 }
 
 interface FanoutResult {
@@ -180,7 +209,9 @@ interface FanoutResult {
   tradeMessagesPerClient: { min: number; max: number };
   depthMessagesPerClient: { min: number; max: number };
   /** The server's own view: engine event to written to the sockets, once per message (bucket bounds; null in JSON when above the largest, 2.5 s). */
-  serverDelivery: { count: number; p50AtMostMs: number; p99AtMostMs: number };
+  serverDelivery: ReturnType<typeof bucketQuantiles>;
+  /** The command journal's durable appends during the run (E is stamped before them). */
+  serverJournalAppend: ReturnType<typeof bucketQuantiles>;
   /** CPU used during the order flow, in percent of one core. */
   cpuPercent: { server: number; clients: number; loadTester: number };
   /** The server's main thread during the order flow, in percent of wall time: running, and runnable but waiting for a CPU. */
@@ -202,7 +233,9 @@ interface FanoutClient {
 
 async function fanout(options: Options): Promise<FanoutResult> {
   const metricsPort = await freePort();
-  const server = await startEmbeddedServer({ METRICS_PORT: String(metricsPort) });
+  // The profile is written when the server exits on the SIGTERM of stop().
+  const profiling = options.serverProfileDirectory === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.serverProfileDirectory}`];
+  const server = await startEmbeddedServer({ METRICS_PORT: String(metricsPort) }, profiling);
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   const trade = newHistogram();
   const depth = newHistogram();
@@ -287,7 +320,7 @@ async function fanout(options: Options): Promise<FanoutResult> {
       client.trade = 0;
       client.depth = 0;
     }
-    const deliveryBefore = await deliveryBuckets(metricsUrl);
+    const histogramsBefore = await serverHistograms(metricsUrl);
     const serverCpuBefore = processCpuSeconds(serverPid);
     const scheduleBefore = mainThreadSchedule(serverPid);
     const clientCpuBefore = process.cpuUsage();
@@ -315,7 +348,7 @@ async function fanout(options: Options): Promise<FanoutResult> {
     const clientCpu = process.cpuUsage(clientCpuBefore);
     const serverCpuSeconds = processCpuSeconds(serverPid) - serverCpuBefore;
     const scheduleAfter = mainThreadSchedule(serverPid);
-    const deliveryAfter = await deliveryBuckets(metricsUrl);
+    const histogramsAfter = await serverHistograms(metricsUrl);
     const result = JSON.parse(readFileSync(join(outDirectory, 'result.json'), 'utf8')) as { requests: { ok: number } };
     rmSync(outDirectory, { recursive: true, force: true });
     progress(driverOutput.trim().split('\n').slice(0, 2).join(' | '));
@@ -336,7 +369,8 @@ async function fanout(options: Options): Promise<FanoutResult> {
       depthLatencyMs: summarize(depth),
       tradeMessagesPerClient: spread(clients.map((client) => client.trade)),
       depthMessagesPerClient: spread(clients.map((client) => client.depth)),
-      serverDelivery: bucketQuantiles(deliveryBefore, deliveryAfter),
+      serverDelivery: bucketQuantiles(histogramsBefore.delivery, histogramsAfter.delivery),
+      serverJournalAppend: bucketQuantiles(histogramsBefore.journalAppend, histogramsAfter.journalAppend),
       cpuPercent: {
         server: percentOfCore(serverCpuSeconds),
         clients: percentOfCore((clientCpu.user + clientCpu.system) / 1e6),
@@ -356,6 +390,80 @@ async function fanout(options: Options): Promise<FanoutResult> {
     running = false;
     for (const client of clients) client.terminate();
     await server.stop();
+  }
+}
+
+/** What the client process of `--only streams` reports (see fanout-client.ts). */
+interface ClientProcessReport {
+  messages: number;
+  userMicroseconds: number;
+  systemMicroseconds: number;
+  latencyMs: ReturnType<typeof summarize>;
+}
+
+async function streamServerAlone(options: Options) {
+  const pubsub = new MemoryPubSub();
+  const reads = { marketBySymbol: (symbol: string) => (symbol === 'BTCUSDT' ? { symbol } : null) };
+  const httpServer = createHttpServer();
+  const streams = attachStreamServer(httpServer, { pubsub, cache: new MemoryCache(), reads: reads as never, logger: createLogger('bench-streams', {}).child({}, { level: 'silent' }) });
+  await new Promise<void>((resolveListen) => httpServer.listen(0, '127.0.0.1', resolveListen));
+  const port = (httpServer.address() as { port: number }).port;
+  const path = '/stream?streams=btcusdt@trade/btcusdt@depth';
+  const child = fork(fileURLToPath(new URL('./fanout-client.ts', import.meta.url)), [String(port), String(options.clients), path], { execArgv: ['--import', 'tsx'] });
+  const ask = <T>(message: object | null): Promise<T> => new Promise<T>((resolveAnswer) => {
+    child.once('message', (answer) => resolveAnswer(answer as T));
+    if (message !== null) child.send(message);
+  });
+  try {
+    progress(`streams alone: connecting ${options.clients} lean clients`);
+    const { connected } = await ask<{ connected: number }>(null);
+    await new Promise((resolveSettle) => setTimeout(resolveSettle, settleMs));
+    progress(`${connected} connected; publishing ${options.rate} batches/s for ${options.durationSeconds} s`);
+    await ask({ reset: true });
+    const cpuBefore = process.cpuUsage();
+    const sentBefore = streams.stats().messagesSent;
+    const startedMs = performance.now();
+    let batches = 0;
+    let tradeId = 1;
+    let updateId = 1000;
+    // Payloads shaped like market data's (same fields and sizes); E is the publish time.
+    const publishBatch = () => {
+      const nowMs = Date.now();
+      if (batches % 2 === 0) {
+        void pubsub.publish('md.BTCUSDT.trade', JSON.stringify({ e: 'trade', E: nowMs, s: 'BTCUSDT', t: tradeId++, p: '60012.34000000', q: '0.01230000', b: 1234567, a: 1234568, T: nowMs, m: true, M: true }));
+      }
+      const firstUpdateId = updateId + 1;
+      updateId += 3;
+      void pubsub.publish('md.BTCUSDT.depth', JSON.stringify({ e: 'depthUpdate', E: nowMs, s: 'BTCUSDT', U: firstUpdateId, u: updateId, b: [['60010.00000000', '1.25000000'], ['60009.50000000', '0.00000000']], a: [['60015.00000000', '0.50000000']] }));
+      batches += 1;
+    };
+    const timer = setInterval(publishBatch, 1000 / options.rate);
+    await new Promise((resolveRun) => setTimeout(resolveRun, options.durationSeconds * 1000));
+    clearInterval(timer);
+    // Let the last batch arrive.
+    await new Promise((resolveDrain) => setTimeout(resolveDrain, 500));
+    const seconds = (performance.now() - startedMs) / 1000;
+    const serverCpu = process.cpuUsage(cpuBefore);
+    const clients = await ask<ClientProcessReport>({ report: true });
+    const perMessage = (microseconds: number) => Math.round((microseconds / Math.max(1, clients.messages)) * 100) / 100;
+    return {
+      clients: options.clients,
+      connected,
+      batchesPublished: batches,
+      batchesPlanned: Math.round(options.rate * options.durationSeconds),
+      messagesSent: streams.stats().messagesSent - sentBefore,
+      messagesReceived: clients.messages,
+      serverCpuPercent: Math.round(((serverCpu.user + serverCpu.system) / 1e6 / seconds) * 1000) / 10,
+      serverMicrosecondsPerMessage: { user: perMessage(serverCpu.user), system: perMessage(serverCpu.system) },
+      clientsCpuPercent: Math.round(((clients.userMicroseconds + clients.systemMicroseconds) / 1e6 / seconds) * 1000) / 10,
+      clientsMicrosecondsPerMessage: { user: perMessage(clients.userMicroseconds), system: perMessage(clients.systemMicroseconds) },
+      latencyMs: clients.latencyMs,
+    };
+  } finally {
+    child.send({ exit: true });
+    await new Promise((resolveExit) => child.once('exit', resolveExit));
+    await streams.close();
+    await new Promise((resolveClose) => httpServer.close(resolveClose));
   }
 }
 
@@ -482,8 +590,9 @@ async function main(): Promise<void> {
   }
   // The machine is shared: the load average says how much of it the benchmark had.
   const report: Record<string, unknown> = { startedAt: new Date().toISOString(), loadAverageAtStart: loadavg().map((value) => Math.round(value * 10) / 10) };
-  if (options.only !== 'metrics') report.fanout = await fanout(options);
-  if (options.only !== 'fanout') report.metricsOverhead = await metricsOverhead(options.commands);
+  if (options.only === 'fanout' || options.only === null) report.fanout = await fanout(options);
+  if (options.only === 'streams') report.streams = await streamServerAlone(options);
+  if (options.only === 'metrics' || options.only === null) report.metricsOverhead = await metricsOverhead(options.commands);
   report.loadAverageAtEnd = loadavg().map((value) => Math.round(value * 10) / 10);
   if (options.json) {
     console.log(JSON.stringify(report));

@@ -102,7 +102,7 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
     const db = await WorkerPgliteDatabase.open({ dataDirectory: join(config.dataDirectory, 'pglite'), niceness: 10 });
     closers.push({ name: 'database', close: () => db.close() });
     await migrate(db, { logger: createLogger('migrate') });
-    const ledger = await startLedgerProjection({ db: instrumentSqlDatabase(db, metrics, 'ledger_write'), feed: host, logger: createLogger('ledger') });
+    const ledger = await startLedgerProjection({ db: instrumentSqlDatabase(db, metrics, 'ledger_write'), feed: host, logger: createLogger('ledger'), metrics });
     closers.push({ name: 'ledger', close: () => ledger.stop() });
     const history = new SqlHistoryReads(instrumentSqlDatabase(db, metrics, 'history_read'));
 
@@ -112,7 +112,7 @@ export async function startEmbedded(config: BourseConfig, options: EmbeddedOptio
     closers.push({ name: 'cache', close: async () => { await pubsub.close(); await cache.close(); } });
     const marketData = await startMarketData({ feed: host, reads: host, cache, pubsub, history, logger: createLogger('market-data') });
     closers.push({ name: 'market-data', close: () => marketData.stop() });
-    const notifier = await startNotifier({ feed: host, db: instrumentSqlDatabase(db, metrics, 'notifier'), pubsub, reads: host, cache, logger: createLogger('notifier') });
+    const notifier = await startNotifier({ feed: host, db: instrumentSqlDatabase(db, metrics, 'notifier'), pubsub, reads: host, cache, logger: createLogger('notifier'), metrics });
     closers.push({ name: 'notifier', close: () => notifier.stop() });
 
     // 5. Accounts, seed, gateway, streams.

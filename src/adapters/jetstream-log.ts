@@ -45,6 +45,10 @@ export const publishAttemptsMax = 50;
 export const followBatchRecordsDefault = logLimits.followBatchDefault;
 /** Messages a follower's pull consumer may hold unacknowledged (its bound). */
 export const followPendingMessagesMax = 256;
+/** A follower acknowledges after this many messages (a quarter of its window, so it never stalls)... */
+export const followAckEveryMessages = 64;
+/** ...or this long after the first unacknowledged one, whichever comes first. */
+export const followAckDelayMs = 100;
 /** Stream window inside which a repeated Nats-Msg-Id is recognised as a duplicate. */
 export const duplicateWindowMs = 120_000;
 /** Header cache entries (stream sequence -> record range) kept for lookups. */
@@ -511,10 +515,11 @@ export class JetStreamLog implements RecordLog {
   }
 
   /**
-   * One pull consumer with explicit acks from the message holding `next` on. Records are
-   * handed over in order, in batches of at most `batchMax`; a message is acknowledged once
-   * all its records were handed over. Returns the next record sequence to deliver when the
-   * consumer ends (it is recreated from there after errors, redeliveries or a gap).
+   * One pull consumer with cumulative acks from the message holding `next` on. Records are
+   * handed over in order, in batches of at most `batchMax`; a message is acknowledged (with
+   * every earlier one) only after all its records were handed over. Returns the next
+   * record sequence to deliver when the consumer ends (it is recreated from there after
+   * errors, redeliveries or a gap).
    */
   private async followOnce(
     next: number,
@@ -524,8 +529,10 @@ export class JetStreamLog implements RecordLog {
     setStopper: (stopper: () => void) => void,
   ): Promise<number> {
     const { streamSequence } = await this.locate(next);
+    // AckPolicy.All: acknowledging a message acknowledges every earlier one, so a follower
+    // acknowledges every followAckEveryMessages messages or followAckDelayMs, not per message.
     const info = await this.manager.consumers.add(this.stream, {
-      ack_policy: AckPolicy.Explicit,
+      ack_policy: AckPolicy.All,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: streamSequence,
       max_ack_pending: followPendingMessagesMax,
@@ -541,6 +548,15 @@ export class JetStreamLog implements RecordLog {
     // hands it over in chunks of batchMax, then acknowledges it. The reader never waits on
     // the handler, so the consumer's window (max_ack_pending) always drains.
     const arrived: JsMsg[] = [];
+    let lastTaken: JsMsg | null = null;
+    let unacknowledged = 0;
+    let ackTimer: NodeJS.Timeout | null = null;
+    const acknowledge = (): void => {
+      if (ackTimer !== null) clearTimeout(ackTimer);
+      ackTimer = null;
+      if (lastTaken !== null && unacknowledged > 0) lastTaken.ack();
+      unacknowledged = 0;
+    };
     const waker: { wake: (() => void) | null } = { wake: null };
     let readerDone = false;
     let readerError: unknown = null;
@@ -584,10 +600,20 @@ export class JetStreamLog implements RecordLog {
           next = chunk[chunk.length - 1]!.sequence + 1;
         }
         if (isStopped()) break;
-        for (const message of taken) message.ack();
+        // Cumulative acks (AckPolicy.All), one per followAckEveryMessages messages or per
+        // followAckDelayMs: every ack is a socket write, and a write costs more than a small
+        // message's whole handling.
+        lastTaken = taken[taken.length - 1]!;
+        unacknowledged += taken.length;
+        if (unacknowledged >= followAckEveryMessages) acknowledge();
+        else if (ackTimer === null) {
+          ackTimer = setTimeout(acknowledge, followAckDelayMs);
+          ackTimer.unref();
+        }
       }
       if (readerError && !isStopped()) throw readerError;
     } finally {
+      if (ackTimer !== null) clearTimeout(ackTimer);
       void messages.stop();
       await reader;
       await this.manager.consumers.delete(this.stream, info.name).catch(() => false);

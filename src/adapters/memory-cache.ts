@@ -3,7 +3,7 @@
 // whether an order exists; losing it costs a refill. Time comes from an injectable clock,
 // so tests move it by hand; entries expire lazily and the maps have named size limits.
 
-import type { Cache, PubSub, TokenBucketResult } from '../ports/cache.ts';
+import type { Cache, PubSub, TokenBucketResult, WindowCounterAddition } from '../ports/cache.ts';
 import { createLogger, type Logger } from './logger.ts';
 
 export const memoryCacheLimits = {
@@ -139,6 +139,22 @@ export class MemoryCache implements Cache {
 
   async countInWindow(key: string, amount: number, windowMs: number): Promise<number> {
     this.checkOpen();
+    return this.addToCounter(key, amount, windowMs);
+  }
+
+  async countInWindowSteps(steps: readonly (readonly WindowCounterAddition[])[]): Promise<number[][]> {
+    this.checkOpen();
+    for (const step of steps) for (const addition of step) if (!(addition.windowMs > 0)) throw new RangeError(`windowMs must be positive, got ${addition.windowMs}`);
+    const results: number[][] = [];
+    for (const step of steps) {
+      const values = step.map((addition) => this.addToCounter(addition.key, addition.amount, addition.windowMs));
+      results.push(values);
+      if (values.some((value, index) => value > step[index]!.limit)) break;
+    }
+    return results;
+  }
+
+  private addToCounter(key: string, amount: number, windowMs: number): number {
     if (!(windowMs > 0)) throw new RangeError(`windowMs must be positive, got ${windowMs}`);
     let entry = this.counters.get(key);
     if (!entry) {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Cache, PubSub } from '../ports/cache.ts';
 import type { RecordLog } from '../ports/log.ts';
-import type { SqlDatabase } from '../ports/sql.ts';
+import type { SqlDatabase, SqlExecutor } from '../ports/sql.ts';
 import { createLogger } from './logger.ts';
 
 const log = createLogger('metrics');
@@ -355,10 +355,16 @@ export interface MetricsOptions {
 
 export type Collector = () => void | Promise<void>;
 
+/** Sampling interval of the event-loop lag histogram (nodejs_eventloop_lag_*). */
+const eventLoopMonitoringPrecisionMs = 100;
+
 function commonSet(role: RoleName, options: MetricsOptions) {
   const registry = new Registry();
   const declare = new Declarer(registry);
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  // The event-loop lag histogram samples every 100 ms instead of prom-client's 10 ms: a
+  // 10 ms timer wakes every role 100 times a second even when idle, and stalls worth
+  // alerting on (tens of milliseconds and more) still show in every sample they overlap.
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: eventLoopMonitoringPrecisionMs });
   const buildInfo = declare.gaugeFamily('bourse_build_info', 'Always 1; labels name the role and version of this process.', ['role', 'version']);
   buildInfo.labels(role, options.version ?? process.env.npm_package_version ?? 'dev').set(1);
   const collectors: Collector[] = [];
@@ -535,6 +541,7 @@ export function instrumentCache(cache: Cache, metrics: CacheMetrics): Cache {
     delete: (key) => cache.delete(key),
     takeTokens: (key, capacity, refillPerSecond, cost, nowMs) => cache.takeTokens(key, capacity, refillPerSecond, cost, nowMs),
     countInWindow: (key, amount, windowMs) => cache.countInWindow(key, amount, windowMs),
+    countInWindowSteps: (steps) => cache.countInWindowSteps(steps),
     close: () => cache.close(),
   };
 }
@@ -686,7 +693,7 @@ export const solvencyIntervalMsDefault = 60_000;
  * sequences, WebSocket totals come from the stream server's own counts. Nothing here runs
  * on the hot path. Call it after recovery (replay progress is then 1).
  */
-export function collectEmbeddedState(metrics: EngineMetrics & Partial<ConsumerMetrics & WebSocketMetrics & LedgerMetricSet>, sources: EmbeddedStateSources): () => void {
+export function collectEmbeddedState(metrics: EngineMetrics & Partial<ConsumerMetrics & WebSocketMetrics>, sources: EmbeddedStateSources): () => void {
   const consumerMetrics = metrics.consumerLag && metrics.consumerLastEventSequence && metrics.consumerEvents ? { lag: metrics.consumerLag, last: metrics.consumerLastEventSequence, events: metrics.consumerEvents } : null;
   const commandsAtStart = sources.engine.lastCommandSequence();
   const eventsAtStart = sources.engine.lastEventSequence();
@@ -697,7 +704,6 @@ export function collectEmbeddedState(metrics: EngineMetrics & Partial<ConsumerMe
       if (!consumersAtStart.has(consumer)) consumersAtStart.set(consumer, applied);
     }, () => {});
   }
-  let ledgerBehindSinceMs: number | null = null;
   let solvencyComputedAtMs = -Infinity;
   const solvencyIntervalMs = sources.solvencyIntervalMs ?? solvencyIntervalMsDefault;
   metrics.engineReplayProgress.set(1);
@@ -721,13 +727,6 @@ export function collectEmbeddedState(metrics: EngineMetrics & Partial<ConsumerMe
         consumerMetrics!.lag.labels(consumer).set(lag);
         consumerMetrics!.last.labels(consumer).set(applied);
         consumerMetrics!.events.labels(consumer).value = applied - consumersAtStart.get(consumer)!;
-        if (consumer === 'ledger' && metrics.ledgerLag) {
-          // Without event times at hand, the ledger's lag in seconds is how long its backlog
-          // has existed, as seen from the first scrape that saw it behind.
-          if (lag === 0) ledgerBehindSinceMs = null;
-          else ledgerBehindSinceMs ??= Date.now();
-          metrics.ledgerLag.set(ledgerBehindSinceMs === null ? 0 : (Date.now() - ledgerBehindSinceMs) / 1000);
-        }
       }
       if (sources.streams && metrics.wsConnections && metrics.wsSlowClientCloses && metrics.wsMessagesSent) {
         const stats = sources.streams.stats();
@@ -839,6 +838,32 @@ export async function startMetricsServerFromEnvironment(metrics: CommonMetrics, 
   const port = Number(text);
   if (port === 0) return null;
   return startMetricsServer(metrics, port, environment.METRICS_HOST ?? '127.0.0.1');
+}
+
+/** Like instrumentSqlDatabase, for a plain executor (a role's read-replica history reads). */
+export function instrumentSqlExecutor(executor: SqlExecutor, metrics: DatabaseMetrics, operation: string): SqlExecutor {
+  const duration = metrics.databaseQueryDuration.labels(operation);
+  return {
+    query: async (text, params) => {
+      const startedAt = performance.now();
+      try {
+        return await executor.query(text, params);
+      } finally {
+        duration.observe((performance.now() - startedAt) / 1000);
+      }
+    },
+  };
+}
+
+/**
+ * Records `bourse_database_replica_lag_seconds` before each scrape from the database adapter
+ * (PostgresDatabase.replicaLagSeconds(): 0 without a replica); a failed read leaves the
+ * last value and is logged by the scrape.
+ */
+export function collectReplicaLag(metrics: DatabaseMetrics & CommonMetrics, database: { replicaLagSeconds(): Promise<number> }): () => void {
+  return metrics.addCollector(async () => {
+    metrics.databaseReplicaLag.set(await database.replicaLagSeconds());
+  });
 }
 
 /**

@@ -1,12 +1,14 @@
 // The worker side of WorkerPgliteDatabase: opens PgliteDatabase and answers the main
 // thread's requests in order. A transaction runs inside PGlite's own transaction(); its
 // queries arrive tagged with its id, and it ends when the main thread says commit or
-// rollback (a rollback throws inside the callback, which is how PGlite rolls back).
+// rollback (a rollback throws inside the callback, which is how PGlite rolls back). A
+// 'statements' request is a whole transaction known in advance: one message in, one out.
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PgliteDatabase } from './pglite.ts';
 import type { SqlExecutor } from '../ports/sql.ts';
+import { runStatementsThroughTransaction, type SqlStatement } from './sql/statements.ts';
 
 interface OpenTransaction {
   executor: SqlExecutor;
@@ -44,7 +46,7 @@ function errorOf(error: unknown): { message: string; code?: string; name?: strin
   return { message: String(error) };
 }
 
-port.on('message', async (request: { id: number; op: string; text?: string; params?: unknown[]; transactionId?: number; script?: string; commit?: boolean }) => {
+port.on('message', async (request: { id: number; op: string; text?: string; params?: unknown[]; transactionId?: number; script?: string; commit?: boolean; statements?: SqlStatement[] }) => {
   try {
     const database = await opened;
     let value: unknown = null;
@@ -56,6 +58,11 @@ port.on('message', async (request: { id: number; op: string; text?: string; para
       }
       case 'exec':
         await database.exec(request.script!);
+        break;
+      case 'statements':
+        // A whole transaction in one message: it queues behind an open interactive
+        // transaction inside PGlite, exactly like a single query does.
+        value = await runStatementsThroughTransaction(database, request.statements!);
         break;
       case 'begin': {
         const transactionId = nextTransactionId++;

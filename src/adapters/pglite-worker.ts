@@ -6,6 +6,7 @@
 // commits or rolls back, and other queries wait for it exactly as they do in PGlite.
 import { Worker } from 'node:worker_threads';
 import type { SqlDatabase, SqlExecutor, SqlResult } from '../ports/sql.ts';
+import type { SqlStatement, SqlStatementRunner, SqlStatementsOutcome } from './sql/statements.ts';
 
 export interface WorkerPgliteOptions {
   /** Directory for the database files; omitted: in memory. */
@@ -20,6 +21,7 @@ export interface WorkerPgliteOptions {
 type Request =
   | { id: number; op: 'query'; text: string; params?: unknown[]; transactionId?: number }
   | { id: number; op: 'exec'; script: string }
+  | { id: number; op: 'statements'; statements: SqlStatement[] }
   | { id: number; op: 'begin' }
   | { id: number; op: 'end'; transactionId: number; commit: boolean }
   | { id: number; op: 'close' };
@@ -36,7 +38,7 @@ export class WorkerSqlError extends Error {
   }
 }
 
-export class WorkerPgliteDatabase implements SqlDatabase {
+export class WorkerPgliteDatabase implements SqlDatabase, SqlStatementRunner {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private closed = false;
@@ -74,7 +76,8 @@ export class WorkerPgliteDatabase implements SqlDatabase {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...request, id });
+      request.id = id;
+      this.worker.postMessage(request);
     });
   }
 
@@ -84,6 +87,11 @@ export class WorkerPgliteDatabase implements SqlDatabase {
 
   async exec(script: string): Promise<void> {
     await this.call({ id: 0, op: 'exec', script });
+  }
+
+  /** The whole transaction in one message each way (see src/adapters/sql/statements.ts). */
+  async runStatements(statements: SqlStatement[]): Promise<SqlStatementsOutcome> {
+    return (await this.call({ id: 0, op: 'statements', statements })) as SqlStatementsOutcome;
   }
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {

@@ -8,7 +8,7 @@ import { JetStreamLog } from '../adapters/jetstream-log.ts';
 import { connectNats, type NatsConnection } from '../adapters/nats-connection.ts';
 import { PostgresDatabase } from '../adapters/postgres.ts';
 import { RedisCache, RedisPubSub } from '../adapters/redis-cache.ts';
-import { instrumentCache, instrumentPubSub, instrumentSqlDatabase, type DatabaseMetrics } from '../adapters/metrics.ts';
+import { collectReplicaLag, instrumentCache, instrumentPubSub, instrumentSqlDatabase, type DatabaseMetrics, type LedgerMetrics, type NotifierMetrics } from '../adapters/metrics.ts';
 import { migrate } from '../adapters/sql/migrate.ts';
 import { SqlHistoryReads, startLedgerProjection } from '../services/ledger/index.ts';
 import { startMarketData } from '../services/market-data/index.ts';
@@ -73,7 +73,10 @@ export function startLedgerRole(context: RoleContext): Promise<RoleHandle> {
     // Ledger roles export bourse_database_query_duration_seconds{operation="ledger_write"}.
     const metrics = context.metrics as Partial<DatabaseMetrics>;
     const ledgerDb = metrics.databaseQueryDuration ? instrumentSqlDatabase(db, metrics as DatabaseMetrics, 'ledger_write') : db;
-    const ledger = await startLedgerProjection({ db: ledgerDb, feed, logger: context.logger.child({ component: 'ledger' }) });
+    // Ledger batch time and lag are recorded by the projection; replica lag (0: the ledger writes the primary) at scrape time.
+    const ledgerMetrics = 'ledgerLag' in context.metrics ? (context.metrics as LedgerMetrics) : undefined;
+    if (ledgerMetrics) collectReplicaLag(ledgerMetrics, db);
+    const ledger = await startLedgerProjection({ db: ledgerDb, feed, logger: context.logger.child({ component: 'ledger' }), metrics: ledgerMetrics });
     let stopping = false;
     return {
       ready: () => !stopping,
@@ -120,8 +123,16 @@ export function startNotifierRole(context: RoleContext): Promise<RoleHandle> {
     const pubsub = await RedisPubSub.open({ url: context.settings.redisUrl, keyPrefix: context.settings.redisPrefix });
     closers.add(() => pubsub.close());
     const follower = await openFollower(context, connection, closers);
+    // The notifier reads the engine's state only for orders accepted before its event
+    // position (their first event after a restart); everything later it learns from the
+    // events themselves (orders, assets and markets added). A copy of the state at the
+    // log's tail at start-up answers those reads (better than a live one, which may already
+    // hold fills the notifier has yet to process), so the follower stops here instead of
+    // executing every order a sixth time.
+    follower.stop();
     const feed = await openEventFeed(context, connection, closers);
-    const notifier = await startNotifier({ feed, db, pubsub, reads: follower, cache, logger: context.logger.child({ component: 'notifier' }) });
+    const notifierMetrics = 'outboxPending' in context.metrics ? (context.metrics as NotifierMetrics) : undefined;
+    const notifier = await startNotifier({ feed, db, pubsub, reads: follower, cache, logger: context.logger.child({ component: 'notifier' }), metrics: notifierMetrics });
     let stopping = false;
     return {
       ready: () => !stopping,

@@ -3,7 +3,7 @@
 // reaches the same state and emits the same events). Gateways read balances, open orders
 // and depth from it; the standby engine is one, kept hot for a takeover. It never appends:
 // only the leader writes the logs.
-import { decodeCommand } from '../domain/codec.ts';
+import { decodeCommand, decodeEventBatch, encodeEventBufferRange } from '../domain/codec.ts';
 import { EventBuffer, decodeEvents, type EngineEvent } from '../domain/events.ts';
 import { EventType } from '../domain/codes.ts';
 import type { MatchingEngine } from '../engine/types.ts';
@@ -18,11 +18,32 @@ export const followerRetainedEventsMax = 200_000;
 /** Commands the follower reads from the log per batch. */
 export const followerBatchCommandsMax = 4096;
 
+/**
+ * Events of one applied batch. A standby keeps them encoded (the event log's codec: a
+ * fraction of the memory and of the CPU of objects) and decodes them only if it takes
+ * over; batches delivered to subscribers are decoded once, when first needed.
+ */
 interface RetainedBatch {
   firstEventSequence: number;
   lastEventSequence: number;
   lastCommandSequence: number;
-  events: EngineEvent[];
+  count: number;
+  encoded: Uint8Array | null;
+  decoded: EngineEvent[] | null;
+}
+
+function eventsOf(batch: RetainedBatch): EngineEvent[] {
+  if (batch.decoded === null) {
+    batch.decoded = decodeEventBatch(batch.encoded!);
+    batch.encoded = null;
+  }
+  return batch.decoded;
+}
+
+interface Waiter {
+  sequence: number;
+  deadlineMs: number;
+  resolve: (reached: boolean) => void;
 }
 
 interface Subscriber {
@@ -44,7 +65,9 @@ export class EngineFollower extends EngineStateReads implements EngineReads, Eve
   private retained: RetainedBatch[] = [];
   private retainedEvents = 0;
   private readonly subscribers = new Set<Subscriber>();
-  private waiters: { sequence: number; resolve: () => void }[] = [];
+  private waiters: Waiter[] = [];
+  private waitTimer: NodeJS.Timeout | null = null;
+  private waitTimerAtMs = Number.POSITIVE_INFINITY;
   private failure: Error | null = null;
 
   /**
@@ -99,12 +122,14 @@ export class EngineFollower extends EngineStateReads implements EngineReads, Eve
     }
     if (marketsChanged) this.refreshMarkets();
     if (out.length > 0 && (this.retainEvents || this.subscribers.size > 0)) {
-      const events = decodeEvents(out);
+      const hasSubscribers = this.subscribers.size > 0;
       this.retain({
-        firstEventSequence: events[0]!.eventSequence,
-        lastEventSequence: events[events.length - 1]!.eventSequence,
+        firstEventSequence: out.eventSequence(0),
+        lastEventSequence: out.eventSequence(out.length - 1),
         lastCommandSequence: expected - 1,
-        events,
+        count: out.length,
+        encoded: hasSubscribers ? null : encodeEventBufferRange(out),
+        decoded: hasSubscribers ? decodeEvents(out) : null,
       });
       for (const subscriber of this.subscribers) void this.pump(subscriber);
     }
@@ -113,46 +138,66 @@ export class EngineFollower extends EngineStateReads implements EngineReads, Eve
 
   private retain(batch: RetainedBatch): void {
     this.retained.push(batch);
-    this.retainedEvents += batch.events.length;
+    this.retainedEvents += batch.count;
     let drop = 0;
     while (this.retainedEvents > followerRetainedEventsMax && drop < this.retained.length - 1) {
-      this.retainedEvents -= this.retained[drop]!.events.length;
+      this.retainedEvents -= this.retained[drop]!.count;
       drop++;
     }
     if (drop > 0) this.retained = this.retained.slice(drop);
   }
 
   private releaseWaiters(): void {
-    const position = this.engine.counters().lastCommandSequence;
     if (this.waiters.length === 0) return;
-    const still: typeof this.waiters = [];
+    const position = this.engine.counters().lastCommandSequence;
+    const still: Waiter[] = [];
     for (const waiter of this.waiters) {
-      if (waiter.sequence <= position) waiter.resolve();
+      if (waiter.sequence <= position) waiter.resolve(true);
       else still.push(waiter);
     }
     this.waiters = still;
+    if (still.length === 0 && this.waitTimer) {
+      clearTimeout(this.waitTimer);
+      this.waitTimer = null;
+      this.waitTimerAtMs = Number.POSITIVE_INFINITY;
+    }
   }
 
-  /** Resolves once the follower has executed command `sequence` (or after `timeoutMs`, resolving false). */
+  /**
+   * Resolves true once the follower has executed command `sequence`, or false after
+   * `timeoutMs` (0: no limit). One timer serves every waiter (a gateway waits once per
+   * order), set for the earliest deadline.
+   */
   waitFor(sequence: number, timeoutMs = 0): Promise<boolean> {
     if (this.engine.counters().lastCommandSequence >= sequence) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
-      let timer: NodeJS.Timeout | null = null;
-      const waiter = {
-        sequence,
-        resolve: () => {
-          if (timer) clearTimeout(timer);
-          resolve(true);
-        },
-      };
-      this.waiters.push(waiter);
-      if (timeoutMs > 0) {
-        timer = setTimeout(() => {
-          this.waiters = this.waiters.filter((candidate) => candidate !== waiter);
-          resolve(false);
-        }, timeoutMs);
-      }
+      const deadlineMs = timeoutMs > 0 ? performance.now() + timeoutMs : Number.POSITIVE_INFINITY;
+      this.waiters.push({ sequence, deadlineMs, resolve });
+      if (timeoutMs > 0 && deadlineMs < this.waitTimerAtMs) this.armWaitTimer(deadlineMs);
     });
+  }
+
+  private armWaitTimer(atMs: number): void {
+    if (this.waitTimer) clearTimeout(this.waitTimer);
+    this.waitTimerAtMs = atMs;
+    this.waitTimer = setTimeout(() => this.expireWaiters(), Math.max(0, atMs - performance.now()));
+  }
+
+  private expireWaiters(): void {
+    this.waitTimer = null;
+    this.waitTimerAtMs = Number.POSITIVE_INFINITY;
+    const nowMs = performance.now();
+    const still: Waiter[] = [];
+    let nextMs = Number.POSITIVE_INFINITY;
+    for (const waiter of this.waiters) {
+      if (waiter.deadlineMs <= nowMs) waiter.resolve(false);
+      else {
+        still.push(waiter);
+        if (waiter.deadlineMs < nextMs) nextMs = waiter.deadlineMs;
+      }
+    }
+    this.waiters = still;
+    if (nextMs !== Number.POSITIVE_INFINITY) this.armWaitTimer(nextMs);
   }
 
   /** Events after `afterEventSequence` still in memory, in order (a takeover appends them). */
@@ -165,7 +210,7 @@ export class EngineFollower extends EngineStateReads implements EngineReads, Eve
     const events: EngineEvent[] = [];
     for (const batch of this.retained) {
       if (batch.lastEventSequence <= afterEventSequence) continue;
-      for (const event of batch.events) if (event.eventSequence > afterEventSequence) events.push(event);
+      for (const event of eventsOf(batch)) if (event.eventSequence > afterEventSequence) events.push(event);
     }
     return events;
   }
@@ -198,7 +243,8 @@ export class EngineFollower extends EngineStateReads implements EngineReads, Eve
         for (const batch of this.retained) {
           if (subscriber.closed) return;
           if (batch.lastEventSequence <= subscriber.delivered) continue;
-          const events = batch.firstEventSequence > subscriber.delivered ? batch.events : batch.events.filter((event) => event.eventSequence > subscriber.delivered);
+          const all = eventsOf(batch);
+          const events = batch.firstEventSequence > subscriber.delivered ? all : all.filter((event) => event.eventSequence > subscriber.delivered);
           const eventBatch: EventBatch = { events, lastCommandSequence: batch.lastCommandSequence };
           await subscriber.handler(eventBatch);
           subscriber.delivered = events[events.length - 1]!.eventSequence;

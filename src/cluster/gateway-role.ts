@@ -15,7 +15,7 @@ import { JetStreamLog } from '../adapters/jetstream-log.ts';
 import { connectNats } from '../adapters/nats-connection.ts';
 import { PostgresDatabase } from '../adapters/postgres.ts';
 import { RedisCache, RedisPubSub } from '../adapters/redis-cache.ts';
-import { instrumentCache, instrumentCommandBus, instrumentFastify, instrumentPubSub } from '../adapters/metrics.ts';
+import { collectReplicaLag, instrumentCache, instrumentCommandBus, instrumentFastify, instrumentPubSub, instrumentSqlExecutor } from '../adapters/metrics.ts';
 import { migrate } from '../adapters/sql/migrate.ts';
 import { SqlHistoryReads, solvencyFromSql } from '../services/ledger/index.ts';
 import { registerMarketDataRoutes } from '../services/market-data/index.ts';
@@ -73,7 +73,9 @@ export async function startGatewayRole(context: RoleContext<'gateway'>, options:
       timeoutMsDefault: config.commandTimeoutMs,
       afterResult: (sequence, remainingMs) => follower.waitFor(sequence, remainingMs),
     });
-    const history = new SqlHistoryReads(db.historyExecutor());
+    // History reads (the replica when configured) are timed; the replica's lag is read at scrape time.
+    const history = new SqlHistoryReads(instrumentSqlExecutor(db.historyExecutor(), metrics, 'history_read'));
+    collectReplicaLag(metrics, db);
     const accounts = new SqlAccountStore(db);
     const waitForProjection = async (eventSequence: number, timeoutMs: number): Promise<void> => {
       const deadline = Date.now() + timeoutMs;

@@ -60,7 +60,9 @@ export class RoleProcess {
     this.options = options;
     const entry = roleEntryPoints[options.role];
     this.log = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : null;
-    this.child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    // BOURSE_ROLE_NODE_FLAGS adds Node flags to every role (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
+    const extraFlags = (options.env.BOURSE_ROLE_NODE_FLAGS ?? process.env.BOURSE_ROLE_NODE_FLAGS ?? '').split(/\s+/).filter((flag) => flag.length > 0);
+    this.child = spawn(process.execPath, [...extraFlags, '--import', 'tsx', entry], {
       cwd: repositoryRoot,
       env: { ...process.env, ...options.env, BOURSE_ROLE: options.role, BOURSE_INSTANCE: options.name, BOURSE_HEALTH_PORT: String(options.healthPort) },
       stdio: ['ignore', this.log ? 'pipe' : 'inherit', this.log ? 'pipe' : 'inherit'],

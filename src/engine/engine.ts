@@ -7,10 +7,12 @@
 // Layout, chosen for speed: orders (one Float64 and one Int32 block, field offsets in
 // the NumberField / LinkField const enums below) and price levels live in typed-array
 // pools and each book side in a sorted ladder with the best level last (book.ts);
-// resting orders are found by orderId through an open-addressing index. Accounts are
+// resting orders are found by orderId through a direct-mapped window over the newest ids
+// backed by an open-addressing index (book.ts OrderIndex). Accounts are
 // dense slots (small ids through an array), balances dense slots cached per account for
 // its last market, and every order caches its owner's base and quote balance slots, so a
 // fill does no lookup.
+// Per-market state, idempotency records and the spec/limit checks live in records.ts.
 // Snapshots use the framed binary format of snapshot-codec.ts (CRC-32 checked on restore).
 // Invariants kept after every command: per asset, sum(available + held) = supply; every
 // account's held = holds of its open orders + pending withdrawals; no book is crossed.
@@ -21,6 +23,7 @@ import type { EventBuffer } from '../domain/events.ts';
 import { assetScaleMax, feeBpsMax, type MarketSpec } from '../domain/market.ts';
 import * as units from '../domain/units.ts';
 import * as book from './book.ts';
+import * as records from './records.ts';
 import { SnapshotError, SnapshotReader, SnapshotWriter } from './snapshot-codec.ts';
 import { canonicalStateHash } from './state-hash.ts';
 import {
@@ -61,7 +64,21 @@ function buyHoldAtoms(priceTicks: number, quantityLots: number, quoteAtomsPerTic
   return feeBpsMax === 0 ? priceTicks * quantityLots * quoteAtomsPerTickLot : unitsBuyHoldAtoms(priceTicks, quantityLots, quoteAtomsPerTickLot, feeBpsMax);
 }
 const feeAtoms = units.feeAtoms;
-const BookSide = book.BookSide;
+const TransferState = records.TransferState;
+const TransferRecord = records.TransferRecord;
+type TransferRecord = records.TransferRecord;
+const ClientOrderRecord = records.ClientOrderRecord;
+type ClientOrderRecord = records.ClientOrderRecord;
+const MarketState = records.MarketState;
+type MarketState = records.MarketState;
+const growFloat64 = records.growFloat64;
+const growInt32 = records.growInt32;
+const growUint8 = records.growUint8;
+const isPositiveSafeInteger = records.isPositiveSafeInteger;
+const isFeeBps = records.isFeeBps;
+const canonicalSpec = records.canonicalSpec;
+const isValidMarketSpec = records.isValidMarketSpec;
+const validateLimits = records.validateLimits;
 type BookSide = book.BookSide;
 const LevelPool = book.LevelPool;
 const OrderPool = book.OrderPool;
@@ -156,157 +173,13 @@ const initialAccountCapacity = 64;
 const initialBalanceCapacity = 256;
 /** Touch stamps restart before they could overflow an Int32. */
 const touchStampMax = 0x3fffffff;
-/** The largest assetsMax the balance key layout supports. */
-const assetsMaxCeiling = 65535;
 /** AccountIds below this are found through a dense array (at most 4 MB); larger ones through a Map. */
 const smallAccountIdLimit = 1 << 20;
-
-/** Transfer states, recorded per transferId for idempotency. */
-const TransferState = { Deposited: 1, Pending: 2, Completed: 3, Canceled: 4 } as const;
-
-/** What a transferId was used for, so a retry can be recognised (or refused). */
-class TransferRecord {
-  constructor(
-    readonly kind: number,
-    readonly accountId: number,
-    readonly asset: string,
-    readonly assetId: number,
-    readonly amountAtoms: number,
-    public state: number,
-  ) {}
-}
-
-/** A clientOrderId's original PlaceOrder parameters, kept while the order is open and in the window after. */
-class ClientOrderRecord {
-  open = true;
-  constructor(
-    readonly key: string,
-    readonly orderId: number,
-    readonly accountId: number,
-    readonly marketId: number,
-    readonly side: number,
-    readonly orderType: number,
-    readonly timeInForce: number,
-    readonly priceTicks: number,
-    readonly quantityLots: number,
-    readonly quoteAmountAtoms: number,
-  ) {}
-}
-
-/** One market: its spec as plain numbers for the hot path, and its two book sides. */
-class MarketState {
-  status: number = MarketStatus.Trading;
-  updateId = 0;
-  /** The fee account's quote balance slot, resolved on the first fee. */
-  feeQuoteBalance = none;
-  readonly bids = new BookSide(1);
-  readonly asks = new BookSide(-1);
-  readonly lotAtoms: number;
-  readonly quoteAtomsPerTickLot: number;
-  readonly maxPriceTicks: number;
-  readonly minQuantityLots: number;
-  readonly maxQuantityLots: number;
-  readonly marketMaxQuantityLots: number;
-  readonly minNotionalAtoms: number;
-  makerFeeBps: number;
-  takerFeeBps: number;
-
-  constructor(
-    readonly marketId: number,
-    readonly spec: MarketSpec,
-    readonly baseAssetId: number,
-    readonly quoteAssetId: number,
-  ) {
-    this.lotAtoms = spec.lotAtoms;
-    this.quoteAtomsPerTickLot = spec.quoteAtomsPerTickLot;
-    this.maxPriceTicks = spec.maxPriceTicks;
-    this.minQuantityLots = spec.minQuantityLots;
-    this.maxQuantityLots = spec.maxQuantityLots;
-    this.marketMaxQuantityLots = spec.marketMaxQuantityLots;
-    this.minNotionalAtoms = spec.minNotionalAtoms;
-    this.makerFeeBps = spec.makerFeeBps;
-    this.takerFeeBps = spec.takerFeeBps;
-  }
-}
-
-function growFloat64(array: Float64Array, capacity: number): Float64Array<ArrayBuffer> {
-  const grown = new Float64Array(capacity);
-  grown.set(array);
-  return grown;
-}
-
-function growInt32(array: Int32Array, capacity: number, fillValue: number): Int32Array<ArrayBuffer> {
-  const grown = new Int32Array(capacity);
-  if (fillValue !== 0) grown.fill(fillValue, array.length);
-  grown.set(array);
-  return grown;
-}
-
-function growUint8(array: Uint8Array, capacity: number): Uint8Array<ArrayBuffer> {
-  const grown = new Uint8Array(capacity);
-  grown.set(array);
-  return grown;
-}
-
-function isPositiveSafeInteger(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
-}
 
 /** What a taker buy pays for `lots` at one price: notional plus its taker fee. */
 function buyCostAtoms(lots: number, tickLotAtoms: number, takerFeeBps: number): number {
   const notionalAtoms = lots * tickLotAtoms;
   return notionalAtoms + feeAtoms(notionalAtoms, takerFeeBps);
-}
-
-function isFeeBps(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= feeBpsMax;
-}
-
-/** A copy of the spec with keys in MarketSpec declaration order (the MarketAdded JSON). */
-function canonicalSpec(spec: MarketSpec): MarketSpec {
-  return {
-    symbol: spec.symbol,
-    baseAsset: spec.baseAsset,
-    quoteAsset: spec.quoteAsset,
-    lotAtoms: spec.lotAtoms,
-    quoteAtomsPerTickLot: spec.quoteAtomsPerTickLot,
-    maxPriceTicks: spec.maxPriceTicks,
-    minQuantityLots: spec.minQuantityLots,
-    maxQuantityLots: spec.maxQuantityLots,
-    marketMaxQuantityLots: spec.marketMaxQuantityLots,
-    minNotionalAtoms: spec.minNotionalAtoms,
-    makerFeeBps: spec.makerFeeBps,
-    takerFeeBps: spec.takerFeeBps,
-  };
-}
-
-function isValidMarketSpec(spec: MarketSpec): boolean {
-  const numbers = [
-    spec.lotAtoms, spec.quoteAtomsPerTickLot, spec.maxPriceTicks, spec.minQuantityLots,
-    spec.maxQuantityLots, spec.marketMaxQuantityLots, spec.minNotionalAtoms,
-  ];
-  if (!numbers.every(isPositiveSafeInteger)) return false;
-  if (!isFeeBps(spec.makerFeeBps) || !isFeeBps(spec.takerFeeBps)) return false;
-  if (spec.minQuantityLots > spec.maxQuantityLots) return false;
-  // Every notional and hold in the market must be an exact integer.
-  const quantityMax = Math.max(spec.maxQuantityLots, spec.marketMaxQuantityLots);
-  return Number.isSafeInteger(spec.maxPriceTicks * quantityMax * spec.quoteAtomsPerTickLot * 2);
-}
-
-function validateLimits(limits: EngineLimits): EngineLimits {
-  const copy: EngineLimits = {
-    assetsMax: limits.assetsMax,
-    marketsMax: limits.marketsMax,
-    openOrdersPerAccountMax: limits.openOrdersPerAccountMax,
-    clientOrderIdWindow: limits.clientOrderIdWindow,
-    depthLevelsMax: limits.depthLevelsMax,
-  };
-  for (const [name, value] of Object.entries(copy)) {
-    if (!isPositiveSafeInteger(value) || value > 0x3fffffff) throw new RangeError(`engine limit ${name} must be a positive integer below 2^30: ${value}`);
-  }
-  // Balance keys are accountIndex x (assetsMax + 1) + assetId: keep them far from 2^53.
-  if (copy.assetsMax > assetsMaxCeiling) throw new RangeError(`engine limit assetsMax must be at most ${assetsMaxCeiling}`);
-  return copy;
 }
 
 export class Engine implements MatchingEngine {
@@ -386,7 +259,10 @@ export class Engine implements MatchingEngine {
   execute(command: Command, out: EventBuffer): void {
     this.out = out;
     this.timestampMs = command.timestampMs;
-    out.startCommand(command.sequence, command.timestampMs);
+    // Each event of the command takes the next event sequence (EventBuffer numbers them in
+    // the order they are begun); the counter catches up once, after the command.
+    out.startCommand(command.sequence, command.timestampMs, this.lastEventSequence + 1);
+    const eventsBefore = out.length;
     this.touchedCount = 0;
     if (++this.stamp === touchStampMax) {
       this.touchStamp.fill(0);
@@ -435,22 +311,23 @@ export class Engine implements MatchingEngine {
         this.rejectCommand(command, Reason.VALIDATE_ENUM_INVALID);
     }
     this.emitBalanceChanges();
+    this.lastEventSequence += out.length - eventsBefore;
     this.lastCommandSequence = command.sequence;
     this.out = null;
   }
 
   // ---------------------------------------------------------------- events
 
-  // Every event starts with out.beginEvent() (the header comes from out.startCommand() in
-  // execute) and its payload fields are written straight into out.slots at `at + field`
-  // (field order per eventLayout in src/domain/events.ts). Doubles such as balances and
-  // timestamps never pass through a call, so nothing is boxed per event. The frequent
-  // events use beginEventUnzeroed() and write all 11 payload slots, zeros included, so no
-  // slot is stored twice.
+  // Every event starts with out.beginEvent() (its header comes from the group that
+  // out.startCommand() opened in execute) and its payload fields are written straight into
+  // out.slots at `at + field` (field order per eventLayout in src/domain/events.ts).
+  // Doubles such as balances and timestamps never pass through a call, so nothing is boxed
+  // per event. A record holds exactly its type's fields: the frequent events use
+  // beginEventUnzeroed() and write each of their fields once, and no slot past the last.
 
   private rejectOrder(command: Command, reason: Reason): void {
     const out = this.out!;
-    const at = out.beginEvent(EventType.OrderRejected, ++this.lastEventSequence);
+    const at = out.beginEvent(EventType.OrderRejected);
     const slots = out.slots;
     slots[at] = command.type === CommandType.PlaceOrder ? 0 : command.orderId;
     slots[at + 1] = command.accountId;
@@ -462,7 +339,7 @@ export class Engine implements MatchingEngine {
 
   private rejectCommand(command: Command, reason: Reason): void {
     const out = this.out!;
-    const at = out.beginEvent(EventType.CommandRejected, ++this.lastEventSequence);
+    const at = out.beginEvent(EventType.CommandRejected);
     const slots = out.slots;
     slots[at] = command.type;
     slots[at + 1] = reason;
@@ -474,26 +351,21 @@ export class Engine implements MatchingEngine {
   private emitOrderEnd(type: EventType, slot: number, remainingLots: number, reason: number): void {
     const pool = this.pool;
     const out = this.out!;
-    const at = out.beginEventUnzeroed(type, ++this.lastEventSequence);
+    const at = out.beginEventUnzeroed(type);
     const slots = out.slots;
     slots[at] = pool.numbers[slot * NumberField.stride + NumberField.orderId]!;
     slots[at + 1] = this.accountIds[pool.links[slot * LinkField.stride + LinkField.accountIndex]!]!;
     slots[at + 2] = pool.links[slot * LinkField.stride + LinkField.marketIndex]!;
-    // OrderFilled has three fields: its slots 3 and 4 are zero like the rest.
-    const filled = type === EventType.OrderFilled;
-    slots[at + 3] = filled ? 0 : remainingLots;
-    slots[at + 4] = filled ? 0 : reason;
-    slots[at + 5] = 0;
-    slots[at + 6] = 0;
-    slots[at + 7] = 0;
-    slots[at + 8] = 0;
-    slots[at + 9] = 0;
-    slots[at + 10] = 0;
+    // OrderFilled has three fields; OrderCanceled and OrderExpired add these two.
+    if (type !== EventType.OrderFilled) {
+      slots[at + 3] = remainingLots;
+      slots[at + 4] = reason;
+    }
   }
 
   private emitLevel(market: MarketState, side: number, level: number, priceTicks: number): void {
     const out = this.out!;
-    const at = out.beginEventUnzeroed(EventType.BookLevelChanged, ++this.lastEventSequence);
+    const at = out.beginEventUnzeroed(EventType.BookLevelChanged);
     const slots = out.slots;
     slots[at] = market.marketId;
     slots[at + 1] = side;
@@ -501,11 +373,6 @@ export class Engine implements MatchingEngine {
     slots[at + 3] = this.levels.quantityLots[level]!;
     slots[at + 4] = ++market.updateId;
     slots[at + 5] = this.levels.orderCount[level]!;
-    slots[at + 6] = 0;
-    slots[at + 7] = 0;
-    slots[at + 8] = 0;
-    slots[at + 9] = 0;
-    slots[at + 10] = 0;
   }
 
   /** Emits BookLevelChanged for `level` and drops it from the ladder when it emptied. */
@@ -519,15 +386,18 @@ export class Engine implements MatchingEngine {
     }
   }
 
+  /** Records the first touch of `balance` in this command. Small, so V8 inlines it at every call. */
   private touch(balance: number): void {
     if (this.touchStamp[balance] === this.stamp) return;
     this.touchStamp[balance] = this.stamp;
-    if (this.touchedCount === this.touched.length) {
-      const grown = new Int32Array(this.touched.length * 2);
-      grown.set(this.touched);
-      this.touched = grown;
-    }
+    if (this.touchedCount === this.touched.length) this.growTouched();
     this.touched[this.touchedCount++] = balance;
+  }
+
+  private growTouched(): void {
+    const grown = new Int32Array(this.touched.length * 2);
+    grown.set(this.touched);
+    this.touched = grown;
   }
 
   private emitBalanceChanges(): void {
@@ -537,19 +407,12 @@ export class Engine implements MatchingEngine {
     // is not inlined would box on the heap.
     for (let index = 0; index < this.touchedCount; index++) {
       const balance = touched[index]!;
-      const at = out.beginEventUnzeroed(EventType.BalanceChanged, ++this.lastEventSequence);
+      const at = out.beginEventUnzeroed(EventType.BalanceChanged);
       const slots = out.slots;
       slots[at] = this.accountIds[this.balanceAccount[balance]!]!;
       slots[at + 1] = this.balanceAsset[balance]!;
       slots[at + 2] = this.available[balance]!;
       slots[at + 3] = this.held[balance]!;
-      slots[at + 4] = 0;
-      slots[at + 5] = 0;
-      slots[at + 6] = 0;
-      slots[at + 7] = 0;
-      slots[at + 8] = 0;
-      slots[at + 9] = 0;
-      slots[at + 10] = 0;
     }
     this.touchedCount = 0;
   }
@@ -641,11 +504,6 @@ export class Engine implements MatchingEngine {
     return slot;
   }
 
-  private availableOf(accountIndex: number, assetId: number): number {
-    const slot = this.findBalance(accountIndex, assetId);
-    return slot === none ? 0 : this.available[slot]!;
-  }
-
   // ---------------------------------------------------------------- PlaceOrder
 
   private placeOrder(command: Command): void {
@@ -688,7 +546,7 @@ export class Engine implements MatchingEngine {
           record.quoteAmountAtoms === command.quoteAmountAtoms && record.marketId === command.marketId
         ) {
           const out = this.out!;
-          const at = out.beginEvent(EventType.OrderDuplicate, ++this.lastEventSequence);
+          const at = out.beginEvent(EventType.OrderDuplicate);
           const slots = out.slots;
           slots[at] = record.orderId;
           slots[at + 1] = accountId;
@@ -768,24 +626,28 @@ export class Engine implements MatchingEngine {
     } else {
       holdAtoms = quantityLots * market.lotAtoms;
     }
-    let availableAtoms: number;
+    // The hold balance's slot first, then one read: a value merged from a typed-array read
+    // and a call result would be boxed on the heap for every order.
+    let holdBalance: number;
     if (accountIndex !== none && this.accountCachedMarket[accountIndex] === market.marketId) {
-      availableAtoms = this.available[side === Side.Buy ? this.accountCachedQuote[accountIndex]! : this.accountCachedBase[accountIndex]!]!;
+      holdBalance = side === Side.Buy ? this.accountCachedQuote[accountIndex]! : this.accountCachedBase[accountIndex]!;
     } else {
-      availableAtoms = this.availableOf(accountIndex, side === Side.Buy ? market.quoteAssetId : market.baseAssetId);
+      holdBalance = this.findBalance(accountIndex, side === Side.Buy ? market.quoteAssetId : market.baseAssetId);
     }
+    const availableAtoms = holdBalance === none ? 0 : this.available[holdBalance]!;
     if (holdAtoms > availableAtoms) return this.rejectOrder(command, Reason.RISK_INSUFFICIENT_FUNDS);
 
     // Accepted: take an orderId, record the order and hold its funds.
-    const taker = this.acceptOrder(command, market, resolvedStp, holdAtoms, accountIndex === none ? this.accountIndexOrCreate(accountId) : accountIndex);
-    if (orderType === OrderType.LimitMaker) return this.restOrder(taker, market);
-    // Fast path for the most common command: a GTC limit that does not cross rests at once.
-    if (timeInForce === TimeInForce.GTC) {
+    const ownerIndex = accountIndex === none ? this.accountIndexOrCreate(accountId) : accountIndex;
+    // Fast path for the most common command: a LIMIT_MAKER (step 8 made sure it does not
+    // cross) or a GTC limit that does not cross rests at once, in one pass.
+    if (couldRest) {
       const best = (side === Side.Buy ? market.asks : market.bids).best();
       if (best === none || (side === Side.Buy ? priceTicks < this.levels.priceTicks[best]! : priceTicks > this.levels.priceTicks[best]!)) {
-        return this.restOrder(taker, market);
+        return this.acceptResting(command, market, resolvedStp, holdAtoms, ownerIndex);
       }
     }
+    const taker = this.acceptOrder(command, market, resolvedStp, holdAtoms, ownerIndex);
     if (timeInForce === TimeInForce.FOK) {
       const opposite = side === Side.Buy ? market.asks : market.bids;
       const sign = side === Side.Buy ? 1 : -1;
@@ -827,8 +689,9 @@ export class Engine implements MatchingEngine {
     const quoteBalance = this.accountCachedQuote[accountIndex]!;
     pool.links[slot * LinkField.stride + LinkField.baseBalance] = baseBalance;
     pool.links[slot * LinkField.stride + LinkField.quoteBalance] = quoteBalance;
-    pool.clientOrderId[slot] = command.clientOrderId;
+    // A free slot's clientOrderId is already '' (OrderPool.release), so only a real one is stored.
     if (command.clientOrderId !== '') {
+      pool.clientOrderId[slot] = command.clientOrderId;
       const key = `${command.accountId}|${command.clientOrderId}`;
       this.clientOrders.set(
         key,
@@ -837,7 +700,7 @@ export class Engine implements MatchingEngine {
       );
     }
     const out = this.out!;
-    const at = out.beginEventUnzeroed(EventType.OrderAccepted, ++this.lastEventSequence);
+    const at = out.beginEventUnzeroed(EventType.OrderAccepted);
     const slots = out.slots;
     slots[at] = orderId;
     slots[at + 1] = command.accountId;
@@ -849,13 +712,101 @@ export class Engine implements MatchingEngine {
     slots[at + 7] = command.quantityLots;
     slots[at + 8] = command.quoteAmountAtoms;
     slots[at + 9] = stpMode;
-    slots[at + 10] = 0;
-    out.setString0(command.clientOrderId);
+    // An empty clientOrderId is left as the column's null (read as '' by every decoder).
+    if (command.clientOrderId !== '') out.setString0(command.clientOrderId);
     const holdBalance = side === Side.Buy ? quoteBalance : baseBalance;
     this.available[holdBalance] -= holdAtoms;
     this.held[holdBalance] += holdAtoms;
     this.touch(holdBalance);
     return slot;
+  }
+
+  /**
+   * acceptOrder followed by restOrder in one pass, for an order that rests without meeting
+   * any maker (a GTC limit that does not cross, or a LIMIT_MAKER): the same effects and
+   * events (OrderAccepted, then BookLevelChanged; the hold balance touched), but the
+   * order's record is written once with its final links and nothing is read back from it.
+   */
+  private acceptResting(command: Command, market: MarketState, stpMode: number, holdAtoms: number, accountIndex: number): void {
+    const pool = this.pool;
+    const slot = pool.allocate();
+    const orderId = this.nextOrderId++;
+    const side = command.side;
+    const orderType = command.orderType;
+    const timeInForce = command.timeInForce;
+    const priceTicks = command.priceTicks;
+    const quantityLots = command.quantityLots;
+    const clientOrderId = command.clientOrderId;
+    this.marketBalances(accountIndex, market);
+    const baseBalance = this.accountCachedBase[accountIndex]!;
+    const quoteBalance = this.accountCachedQuote[accountIndex]!;
+    // OrderAccepted is begun before BookLevelChanged: events take sequences in that order.
+    const out = this.out!;
+    const at = out.beginEventUnzeroed(EventType.OrderAccepted);
+    const slots = out.slots;
+    slots[at] = orderId;
+    slots[at + 1] = command.accountId;
+    slots[at + 2] = market.marketId;
+    slots[at + 3] = side;
+    slots[at + 4] = orderType;
+    slots[at + 5] = timeInForce;
+    slots[at + 6] = priceTicks;
+    slots[at + 7] = quantityLots;
+    slots[at + 8] = command.quoteAmountAtoms;
+    slots[at + 9] = stpMode;
+    if (clientOrderId !== '') {
+      out.setString0(clientOrderId);
+      pool.clientOrderId[slot] = clientOrderId;
+      const key = `${command.accountId}|${clientOrderId}`;
+      this.clientOrders.set(
+        key,
+        new ClientOrderRecord(key, orderId, command.accountId, command.marketId, side, orderType, timeInForce,
+          priceTicks, quantityLots, command.quoteAmountAtoms),
+      );
+    }
+    const holdBalance = side === Side.Buy ? quoteBalance : baseBalance;
+    this.available[holdBalance] -= holdAtoms;
+    this.held[holdBalance] += holdAtoms;
+    this.touch(holdBalance);
+    // The back of its price level and of its owner's open orders (orderId order: it is the newest).
+    const levels = this.levels;
+    const level = (side === Side.Buy ? market.bids : market.asks).findOrInsert(priceTicks, levels);
+    const tail = levels.tail[level]!;
+    const accountTail = this.accountTail[accountIndex]!;
+    const numbers = pool.numbers;
+    const links = pool.links;
+    const number = slot * NumberField.stride;
+    numbers[number + NumberField.orderId] = orderId;
+    numbers[number + NumberField.priceTicks] = priceTicks;
+    numbers[number + NumberField.quantityLots] = quantityLots;
+    numbers[number + NumberField.filledLots] = 0;
+    numbers[number + NumberField.filledQuoteAtoms] = 0;
+    numbers[number + NumberField.heldAtoms] = holdAtoms;
+    numbers[number + NumberField.createdAtMs] = this.timestampMs;
+    numbers[number + NumberField.updatedAtMs] = this.timestampMs;
+    const link = slot * LinkField.stride;
+    links[link + LinkField.accountIndex] = accountIndex;
+    links[link + LinkField.marketIndex] = market.marketId;
+    links[link + LinkField.level] = level;
+    links[link + LinkField.previous] = tail;
+    links[link + LinkField.next] = none;
+    links[link + LinkField.accountPrevious] = accountTail;
+    links[link + LinkField.accountNext] = none;
+    links[link + LinkField.baseBalance] = baseBalance;
+    links[link + LinkField.quoteBalance] = quoteBalance;
+    links[link + LinkField.kind] = packKind(side, orderType, timeInForce, stpMode);
+    links[link + LinkField.feesBps] = packFees(market.makerFeeBps, market.takerFeeBps);
+    if (tail === none) levels.head[level] = slot;
+    else links[tail * LinkField.stride + LinkField.next] = slot;
+    levels.tail[level] = slot;
+    levels.orderCount[level]++;
+    levels.quantityLots[level] += quantityLots;
+    if (accountTail === none) this.accountHead[accountIndex] = slot;
+    else links[accountTail * LinkField.stride + LinkField.accountNext] = slot;
+    this.accountTail[accountIndex] = slot;
+    this.accountOpenOrders[accountIndex]++;
+    this.slotByOrderId.set(orderId, slot);
+    this.emitLevel(market, side, level, priceTicks);
   }
 
   /**
@@ -1053,7 +1004,7 @@ export class Engine implements MatchingEngine {
       this.touch(feeBalance);
     }
     const out = this.out!;
-    const at = out.beginEventUnzeroed(EventType.TradeExecuted, ++this.lastEventSequence);
+    const at = out.beginEventUnzeroed(EventType.TradeExecuted);
     const slots = out.slots;
     slots[at] = this.nextTradeId++;
     slots[at + 1] = market.marketId;
@@ -1067,13 +1018,48 @@ export class Engine implements MatchingEngine {
     slots[at + 9] = takerFee;
     slots[at + 10] = takerSide;
     this.levels.quantityLots[level] -= fillLots;
-    if (makerFilled === pool.numbers[maker * NumberField.stride + NumberField.quantityLots]) {
-      this.emitOrderEnd(EventType.OrderFilled, maker, 0, 0);
-      this.unlinkResting(maker, level);
-      this.closeOrder(maker);
-    }
+    if (makerFilled === pool.numbers[maker * NumberField.stride + NumberField.quantityLots]) this.closeFilledMaker(maker, level);
     // The maker is on the other side of the taker (its slot may be free by now).
     this.levelChanged(market, takerSide === Side.Buy ? Side.Sell : Side.Buy, level);
+  }
+
+  /**
+   * A maker filled in full: OrderFilled, then out of its level (at its head: makers fill in
+   * FIFO order) and its owner's list, any hold left returned and the slot freed. The same
+   * as emitOrderEnd, unlinkResting and closeOrder, with each field loaded once.
+   */
+  private closeFilledMaker(maker: number, level: number): void {
+    const pool = this.pool;
+    const levels = this.levels;
+    const numbers = pool.numbers;
+    const links = pool.links;
+    const number = maker * NumberField.stride;
+    const link = maker * LinkField.stride;
+    const account = links[link + LinkField.accountIndex]!;
+    const orderId = numbers[number + NumberField.orderId]!;
+    const out = this.out!;
+    const at = out.beginEventUnzeroed(EventType.OrderFilled);
+    const slots = out.slots;
+    slots[at] = orderId;
+    slots[at + 1] = this.accountIds[account]!;
+    slots[at + 2] = links[link + LinkField.marketIndex]!;
+    const previous = links[link + LinkField.previous]!;
+    const next = links[link + LinkField.next]!;
+    if (previous === none) levels.head[level] = next;
+    else links[previous * LinkField.stride + LinkField.next] = next;
+    if (next === none) levels.tail[level] = previous;
+    else links[next * LinkField.stride + LinkField.previous] = previous;
+    levels.orderCount[level]--;
+    const accountPrevious = links[link + LinkField.accountPrevious]!;
+    const accountNext = links[link + LinkField.accountNext]!;
+    if (accountPrevious === none) this.accountHead[account] = accountNext;
+    else links[accountPrevious * LinkField.stride + LinkField.accountNext] = accountNext;
+    if (accountNext === none) this.accountTail[account] = accountPrevious;
+    else links[accountNext * LinkField.stride + LinkField.accountPrevious] = accountPrevious;
+    this.accountOpenOrders[account]--;
+    this.slotByOrderId.delete(orderId);
+    // A filled order's hold is normally 0 already; closeOrder returns whatever is left.
+    this.closeOrder(maker);
   }
 
   /**
@@ -1253,17 +1239,64 @@ export class Engine implements MatchingEngine {
     this.cancelResting(slot, market, CancelReason.User);
   }
 
-  /** OrderCanceled, hold released, BookLevelChanged. */
+  /**
+   * OrderCanceled, hold released, BookLevelChanged: emitOrderEnd, unlinkResting and
+   * closeOrder in one pass, so each field of the order is loaded once and the cancel path
+   * makes no calls V8 would not inline.
+   */
   private cancelResting(slot: number, market: MarketState, reason: number): void {
     const pool = this.pool;
-    const level = pool.links[slot * LinkField.stride + LinkField.level]!;
-    const side = kindSide(pool.links, slot);
-    const remainingLots = pool.numbers[slot * NumberField.stride + NumberField.quantityLots]! - pool.numbers[slot * NumberField.stride + NumberField.filledLots]!;
-    this.emitOrderEnd(EventType.OrderCanceled, slot, remainingLots, reason);
-    this.touch(side === Side.Buy ? pool.links[slot * LinkField.stride + LinkField.quoteBalance]! : pool.links[slot * LinkField.stride + LinkField.baseBalance]!);
-    this.levels.quantityLots[level] -= remainingLots;
-    this.unlinkResting(slot, level);
-    this.closeOrder(slot);
+    const levels = this.levels;
+    const numbers = pool.numbers;
+    const links = pool.links;
+    const number = slot * NumberField.stride;
+    const link = slot * LinkField.stride;
+    const level = links[link + LinkField.level]!;
+    const side = links[link + LinkField.kind]! & 0xff;
+    const account = links[link + LinkField.accountIndex]!;
+    const orderId = numbers[number + NumberField.orderId]!;
+    const remainingLots = numbers[number + NumberField.quantityLots]! - numbers[number + NumberField.filledLots]!;
+    const out = this.out!;
+    const at = out.beginEventUnzeroed(EventType.OrderCanceled);
+    const slots = out.slots;
+    slots[at] = orderId;
+    slots[at + 1] = this.accountIds[account]!;
+    slots[at + 2] = links[link + LinkField.marketIndex]!;
+    slots[at + 3] = remainingLots;
+    slots[at + 4] = reason;
+    const holdBalance = side === Side.Buy ? links[link + LinkField.quoteBalance]! : links[link + LinkField.baseBalance]!;
+    this.touch(holdBalance);
+    // Out of its level's FIFO list.
+    const previous = links[link + LinkField.previous]!;
+    const next = links[link + LinkField.next]!;
+    if (previous === none) levels.head[level] = next;
+    else links[previous * LinkField.stride + LinkField.next] = next;
+    if (next === none) levels.tail[level] = previous;
+    else links[next * LinkField.stride + LinkField.previous] = previous;
+    levels.orderCount[level]--;
+    levels.quantityLots[level] -= remainingLots;
+    // Out of its owner's open orders.
+    const accountPrevious = links[link + LinkField.accountPrevious]!;
+    const accountNext = links[link + LinkField.accountNext]!;
+    if (accountPrevious === none) this.accountHead[account] = accountNext;
+    else links[accountPrevious * LinkField.stride + LinkField.accountNext] = accountNext;
+    if (accountNext === none) this.accountTail[account] = accountPrevious;
+    else links[accountNext * LinkField.stride + LinkField.accountPrevious] = accountPrevious;
+    this.accountOpenOrders[account]--;
+    this.slotByOrderId.delete(orderId);
+    // Its hold returns to available; its clientOrderId enters the window (closeOrder).
+    const holdAtoms = numbers[number + NumberField.heldAtoms]!;
+    if (holdAtoms !== 0) {
+      this.held[holdBalance] -= holdAtoms;
+      this.available[holdBalance] += holdAtoms;
+      numbers[number + NumberField.heldAtoms] = 0;
+    }
+    const clientOrderId = pool.clientOrderId[slot]!;
+    if (clientOrderId !== '') {
+      const record = this.clientOrders.get(`${this.accountIds[account]}|${clientOrderId}`);
+      if (record !== undefined && record.orderId === orderId) this.rememberClosed(record);
+    }
+    pool.release(slot);
     this.levelChanged(market, side, level);
   }
 
@@ -1289,7 +1322,7 @@ export class Engine implements MatchingEngine {
     }
     if (count === 0) return this.rejectOrder(command, Reason.MATCH_NO_OPEN_ORDERS);
     const out = this.out!;
-    const at = out.beginEvent(EventType.OrdersCanceledAll, ++this.lastEventSequence);
+    const at = out.beginEvent(EventType.OrdersCanceledAll);
     const slots = out.slots;
     slots[at] = accountId;
     slots[at + 1] = market.marketId;
@@ -1331,7 +1364,7 @@ export class Engine implements MatchingEngine {
     pool.numbers[slot * NumberField.stride + NumberField.updatedAtMs] = this.timestampMs;
     this.levels.quantityLots[level] -= oldQuantityLots - newQuantityLots;
     const out = this.out!;
-    const at = out.beginEvent(EventType.OrderAmended, ++this.lastEventSequence);
+    const at = out.beginEvent(EventType.OrderAmended);
     const slots = out.slots;
     slots[at] = pool.numbers[slot * NumberField.stride + NumberField.orderId]!;
     slots[at + 1] = command.accountId;
@@ -1385,7 +1418,7 @@ export class Engine implements MatchingEngine {
 
   private emitCommandDuplicate(command: Command): void {
     const out = this.out!;
-    const at = out.beginEvent(EventType.CommandDuplicate, ++this.lastEventSequence);
+    const at = out.beginEvent(EventType.CommandDuplicate);
     const slots = out.slots;
     slots[at] = command.type;
     slots[at + 1] = command.accountId;
@@ -1394,7 +1427,7 @@ export class Engine implements MatchingEngine {
 
   private emitTransfer(type: EventType, record: TransferRecord, transferId: string): void {
     const out = this.out!;
-    const at = out.beginEvent(type, ++this.lastEventSequence);
+    const at = out.beginEvent(type);
     const slots = out.slots;
     slots[at] = record.accountId;
     slots[at + 1] = record.assetId;
@@ -1467,7 +1500,7 @@ export class Engine implements MatchingEngine {
     this.assetSupplies.push(0);
     this.assetIdByCode.set(spec.code, assetId);
     const out = this.out!;
-    const at = out.beginEvent(EventType.AssetAdded, ++this.lastEventSequence);
+    const at = out.beginEvent(EventType.AssetAdded);
     const slots = out.slots;
     slots[at] = assetId;
     slots[at + 1] = spec.scale;
@@ -1490,7 +1523,7 @@ export class Engine implements MatchingEngine {
     this.marketList.push(new MarketState(marketId, spec, baseAssetId, quoteAssetId));
     this.marketIdBySymbol.set(spec.symbol, marketId);
     const out = this.out!;
-    const at = out.beginEvent(EventType.MarketAdded, ++this.lastEventSequence);
+    const at = out.beginEvent(EventType.MarketAdded);
     const slots = out.slots;
     slots[at] = marketId;
     slots[at + 1] = baseAssetId;
@@ -1505,7 +1538,7 @@ export class Engine implements MatchingEngine {
     const halting = command.type === CommandType.HaltMarket;
     market.status = halting ? MarketStatus.Halted : MarketStatus.Trading;
     const out = this.out!;
-    const at = out.beginEvent(halting ? EventType.MarketHalted : EventType.MarketResumed, ++this.lastEventSequence);
+    const at = out.beginEvent(halting ? EventType.MarketHalted : EventType.MarketResumed);
     const slots = out.slots;
     slots[at] = market.marketId;
   }
@@ -1519,7 +1552,7 @@ export class Engine implements MatchingEngine {
     market.spec.makerFeeBps = command.makerFeeBps;
     market.spec.takerFeeBps = command.takerFeeBps;
     const out = this.out!;
-    const at = out.beginEvent(EventType.FeesSet, ++this.lastEventSequence);
+    const at = out.beginEvent(EventType.FeesSet);
     const slots = out.slots;
     slots[at] = market.marketId;
     slots[at + 1] = command.makerFeeBps;
@@ -1534,7 +1567,7 @@ export class Engine implements MatchingEngine {
     }
     this.accountStp[this.accountIndexOrCreate(command.accountId)] = mode;
     const out = this.out!;
-    const at = out.beginEvent(EventType.AccountStpSet, ++this.lastEventSequence);
+    const at = out.beginEvent(EventType.AccountStpSet);
     const slots = out.slots;
     slots[at] = command.accountId;
     slots[at + 1] = mode;

@@ -6,7 +6,7 @@
 
 import { addAsset, addMarket, cancelOrder, Command, placeOrder, transfer } from '../domain/command.ts';
 import { CommandType, EventType, OrderType, Side, TimeInForce } from '../domain/codes.ts';
-import { eventSlots, fieldIndex, type EventBuffer } from '../domain/events.ts';
+import { fieldIndex, type EventBuffer } from '../domain/events.ts';
 import type { MarketSpec } from '../domain/market.ts';
 
 /** The one market every order-flow command trades on (marketId 1 after setup). */
@@ -18,12 +18,11 @@ const depositAtoms = 1_000_000_000_000_000;
 const buyAccounts = [1, 2] as const;
 // Imported values read per event are bound once (see engine.ts: the TypeScript loader can
 // turn each read of an imported binding into a getter call).
-const slotsPerEvent = eventSlots;
 const tradeExecutedType = EventType.TradeExecuted;
 const orderCanceledType = EventType.OrderCanceled;
-/** Slot offsets (from the event's start) of the TradeExecuted fields the checksum reads; 4 header slots come first. */
-const tradePriceSlot = 4 + fieldIndex(EventType.TradeExecuted, 'priceTicks');
-const tradeQuantitySlot = 4 + fieldIndex(EventType.TradeExecuted, 'quantityLots');
+/** Slot offsets (from the event's payload start) of the TradeExecuted fields the checksum reads. */
+const tradePriceSlot = fieldIndex(EventType.TradeExecuted, 'priceTicks');
+const tradeQuantitySlot = fieldIndex(EventType.TradeExecuted, 'quantityLots');
 const sellAccounts = [3, 4] as const;
 
 export const orderFlowMarketSpec: MarketSpec = {
@@ -149,10 +148,13 @@ export class OrderFlowChecksum {
   /** Adds the TradeExecuted and OrderCanceled events of `buffer` (then the caller clears it). */
   addEvents(buffer: EventBuffer): void {
     const slots = buffer.slots;
+    const starts = buffer.starts;
+    const types = buffer.types;
     const length = buffer.length;
-    for (let index = 0, base = 0; index < length; index++, base += slotsPerEvent) {
-      const type = slots[base];
+    for (let index = 0; index < length; index++) {
+      const type = types[index];
       if (type === tradeExecutedType) {
+        const base = starts[index]!;
         const quantityLots = slots[base + tradeQuantitySlot]!;
         this.trades++;
         this.qty += quantityLots;

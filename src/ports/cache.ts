@@ -18,7 +18,22 @@ export interface Cache {
   takeTokens(key: string, capacity: number, refillPerSecond: number, cost: number, nowMs: number): Promise<TokenBucketResult>;
   /** Adds to a counter in a fixed window that expires after `windowMs`; returns the new count. */
   countInWindow(key: string, amount: number, windowMs: number): Promise<number>;
+  /**
+   * Adds to window counters step by step, atomically: the counters of each step are added
+   * to (as countInWindow would), and when any of them then exceeds its `limit` the later
+   * steps are left untouched. Returns one array of new values per step counted, so a
+   * shorter answer means the last step returned went over a limit.
+   */
+  countInWindowSteps(steps: readonly (readonly WindowCounterAddition[])[]): Promise<number[][]>;
   close(): Promise<void>;
+}
+
+/** One addition of a countInWindowSteps step; `limit` may be Infinity (never stops). */
+export interface WindowCounterAddition {
+  key: string;
+  amount: number;
+  windowMs: number;
+  limit: number;
 }
 
 export interface PubSub {

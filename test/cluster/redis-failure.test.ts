@@ -72,6 +72,10 @@ describe('Redis flushed or down', () => {
       for (let index = 0; index < 4; index++) local.push((await cache.takeTokens('bucket', 3, 1, 1, nowMs)).allowed);
       assert.deepEqual(local, [true, true, true, false], 'fail open to a per-gateway limit');
       assert.equal(await cache.countInWindow('weight', 5, 60_000), 5);
+      // An order's one-call counters fall back as a whole, stopping at the first limit.
+      const steps = [[{ key: 'steps-weight', amount: 1, windowMs: 60_000, limit: 10 }], [{ key: 'steps-signature', amount: 1, windowMs: 60_000, limit: 1 }]];
+      assert.deepEqual(await cache.countInWindowSteps(steps), [[1], [1]]);
+      assert.deepEqual(await cache.countInWindowSteps(steps), [[2], [2]], 'a replayed signature is still refused while Redis is down');
       await assert.rejects(cache.get('view'));
       assert.ok(Date.now() - startedMs < 2000, 'failures are fast, never a hang');
       assert.ok(redisUnavailableWarnings() > warningsBefore, 'a warning was logged');

@@ -122,6 +122,32 @@ export function runCacheContract(name: string, factory: CacheFactory): void {
         );
       });
     });
+
+    test('window counter steps stop after the first step over a limit, atomically and in call order', async () => {
+      await withCache(factory, async ({ cache, advanceTime }) => {
+        const weight = (amount: number) => ({ key: 'steps-weight', amount, windowMs: 200, limit: 10 });
+        const signature = { key: 'steps-signature', amount: 1, windowMs: 200, limit: 1 };
+        const orders = [
+          { key: 'steps-orders-short', amount: 1, windowMs: 200, limit: 2 },
+          { key: 'steps-orders-long', amount: 1, windowMs: 60_000, limit: Number.POSITIVE_INFINITY },
+        ];
+        assert.deepEqual(await cache.countInWindowSteps([[weight(4)], [signature], orders]), [[4], [1], [1, 1]]);
+        // The signature is used: its step is over, the orders stay uncounted.
+        assert.deepEqual(await cache.countInWindowSteps([[weight(4)], [signature], orders]), [[8], [2]]);
+        // The weight is over: nothing after it is counted.
+        assert.deepEqual(await cache.countInWindowSteps([[weight(4)], [signature], orders]), [[12]]);
+        assert.equal(await cache.countInWindow('steps-signature', 0, 200), 2);
+        assert.equal(await cache.countInWindow('steps-orders-short', 0, 200), 1);
+        await advanceTime(450);
+        // Callers of one turn see the values consecutive calls would return.
+        const answers = await Promise.all(Array.from({ length: 4 }, () => cache.countInWindowSteps([[weight(3)], orders])));
+        assert.deepEqual(
+          answers.map((answer) => answer.map((values) => values[0])),
+          [[3, 1], [6, 2], [9, 3], [12]],
+        );
+        assert.equal(await cache.countInWindow('steps-orders-long', 0, 60_000), 4);
+      });
+    });
   });
 }
 

@@ -41,6 +41,9 @@ test('a cluster role (ledger) serves its metrics on the health port', { timeout:
     assert.match(text, /^bourse_build_info\{role="ledger",version="[^"]+"\} 1$/m);
     assert.match(text, /^bourse_consumer_lag_events\{consumer="ledger"\} 0$/m, 'consumer lag from the role status');
     assert.match(text, /^bourse_consumer_last_event_sequence\{consumer="ledger"\} \d+$/m);
+    assert.match(text, /^bourse_ledger_lag_seconds 0$/m, 'an idle ledger has no uncommitted event');
+    assert.match(text, /^bourse_database_replica_lag_seconds 0$/m, 'the ledger writes the primary: no replica lag');
+    assert.match(text, /^bourse_ledger_batch_duration_seconds_count \d+$/m);
     assert.match(text, /^process_cpu_seconds_total /m);
     assert.match(text, /^nodejs_eventloop_lag_p99_seconds /m);
     assert.doesNotMatch(text, /^bourse_http_requests_total/m, 'the ledger does not declare gateway metrics');

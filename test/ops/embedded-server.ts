@@ -18,10 +18,11 @@ export interface StartedServer {
   stop(): Promise<void>;
 }
 
-export async function startEmbeddedServer(environment: Record<string, string> = {}): Promise<StartedServer> {
+/** `nodeArguments` go to node before the script (e.g. `--cpu-prof` for a benchmark's profile). */
+export async function startEmbeddedServer(environment: Record<string, string> = {}, nodeArguments: string[] = []): Promise<StartedServer> {
   const dataDirectory = mkdtempSync(join(tmpdir(), 'bourse-ops-'));
   const adminToken = 'ops-test-admin-token';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArguments, '--import', 'tsx', 'src/main.ts'], {
     env: {
       ...process.env,
       NODE_TEST_CONTEXT: '',

@@ -275,3 +275,53 @@ test('createRoleMetrics builds each role; writePrometheusTargets writes file_sd 
     rmSync(directory, { recursive: true, force: true });
   }
 });
+
+test('the ledger projection records its transaction time and the age of its oldest uncommitted event', async () => {
+  const { startLedgerProjection } = await import('../../src/services/ledger/index.ts');
+  const { testLogger } = await import('../streams/support.ts');
+  const metrics = createLedgerMetrics({ processMetrics: false });
+  // A database whose transactions wait for the test to open the gate (a slow or stuck database).
+  let openGate: () => void = () => undefined;
+  let gate = new Promise<void>((resolve) => (openGate = resolve));
+  const noRows = { rows: [], rowCount: 0 };
+  const database = {
+    query: async () => noRows,
+    transaction: async <T>(work: (tx: { query: () => Promise<typeof noRows> }) => Promise<T>): Promise<T> => {
+      await gate;
+      return work({ query: async () => noRows });
+    },
+    exec: async () => undefined,
+    close: async () => undefined,
+  };
+  let handler: ((batch: { events: Record<string, unknown>[]; lastCommandSequence: number }) => Promise<void> | void) | null = null;
+  const feed = { subscribe: (_after: number, onBatch: typeof handler) => { handler = onBatch; return () => undefined; }, lastEventSequence: () => 2 };
+  const projection = await startLedgerProjection({ db: database as never, feed: feed as never, logger: testLogger, metrics });
+  const eventTimeMs = Date.now() - 2000;
+  const applied = handler!({ lastCommandSequence: 1, events: [1, 2].map((eventSequence) => ({ type: 'Unknown', eventSequence, commandSequence: 1, timestampMs: eventTimeMs })) });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const lagWhileStuck = Number(/^bourse_ledger_lag_seconds (\S+)$/m.exec(await metrics.render())?.[1]);
+  assert.ok(lagWhileStuck >= 2 && lagWhileStuck < 60, `lag while the database is stuck: ${lagWhileStuck}`);
+  assert.equal(metrics.ledgerBatchDuration.count, 0, 'nothing committed yet');
+  openGate();
+  await applied;
+  assert.equal(projection.lastEventSequence(), 2);
+  assert.match(await metrics.render(), /^bourse_ledger_lag_seconds 0$/m, 'caught up');
+  assert.equal(metrics.ledgerBatchDuration.count, 1, 'one transaction observed');
+  assert.ok(metrics.ledgerBatchDuration.sum >= 0.01, `the transaction waited ${metrics.ledgerBatchDuration.sum} s at the gate`);
+  gate = Promise.resolve();
+  await projection.stop();
+});
+
+test('SQL executor timing and replica lag from the database adapter', async () => {
+  const { instrumentSqlExecutor, collectReplicaLag } = await import('../../src/adapters/metrics.ts');
+  const metrics = createGatewayMetrics({ processMetrics: false });
+  const executor = instrumentSqlExecutor({ query: async () => ({ rows: [{ one: 1 }], rowCount: 1 }) } as never, metrics, 'history_read');
+  assert.deepEqual((await executor.query('select 1')).rows, [{ one: 1 }]);
+  assert.equal(metrics.databaseQueryDuration.labels('history_read').count, 1);
+  let lagSeconds = 1.5;
+  const stop = collectReplicaLag(metrics, { replicaLagSeconds: async () => lagSeconds });
+  assert.match(await metrics.render(), /^bourse_database_replica_lag_seconds 1\.5$/m);
+  lagSeconds = 0;
+  assert.match(await metrics.render(), /^bourse_database_replica_lag_seconds 0$/m);
+  stop();
+});

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { transfer } from '../../src/domain/command.ts';
 import { CommandType } from '../../src/domain/codes.ts';
 import { startNotifier, notifierConsumerName } from '../../src/services/notifier/index.ts';
+import { createNotifierMetrics } from '../../src/adapters/metrics.ts';
 import { startStack } from './stack.ts';
 import { Side, limitOrder, marketOrder, testLogger } from './support.ts';
 
@@ -36,7 +37,8 @@ test('notifications: inbox, cache invalidation, signed webhook with retries and 
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
   const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  const stack = await startStack({ notifier: { webhookLimits: { backoffBaseMs: 200, pollIntervalMs: 50 } } });
+  const metrics = createNotifierMetrics({ processMetrics: false });
+  const stack = await startStack({ notifier: { webhookLimits: { backoffBaseMs: 200, pollIntervalMs: 50 }, metrics } });
   try {
     const secret = 'a-webhook-secret-0123456789';
     const headers = { 'x-test-account': '2', 'content-type': 'application/json' };
@@ -122,17 +124,25 @@ test('notifications: inbox, cache invalidation, signed webhook with retries and 
     assert.equal(outbox.rows.length, 4);
     assert.ok(outbox.rows.every((row) => row.delivered));
     assert.equal(outbox.rows.reduce((sum, row) => sum + row.attempts, 0), received.length);
+    // The metrics saw the same: every attempt by result, every inbox row, an empty outbox.
+    const notificationRows = Number((await stack.db.query<{ count: string }>('SELECT count(*)::text AS count FROM notifications')).rows[0]!.count);
+    assert.equal(metrics.webhookDeliveries.labels('failed').value, 8);
+    assert.equal(metrics.webhookDeliveries.labels('delivered').value, 4);
+    assert.equal(metrics.webhookDeliveries.labels('gave_up').value, 0);
+    assert.equal(metrics.notifications.value, notificationRows);
+    assert.match(await metrics.render(), /^bourse_notifier_outbox_pending 0$/m);
 
     // Replaying every event through a second notifier adds no rows and no deliveries.
     const countBefore = await stack.db.query<{ count: string }>('SELECT count(*)::text AS count FROM notifications');
     await stack.db.query('DELETE FROM projection_state WHERE consumer = $1', [notifierConsumerName]);
-    const replay = await startNotifier({ feed: stack.host, db: stack.db, pubsub: stack.pubsub, reads: stack.host, logger: testLogger, timers: false });
+    const replay = await startNotifier({ feed: stack.host, db: stack.db, pubsub: stack.pubsub, reads: stack.host, logger: testLogger, timers: false, metrics });
     await replay.waitFor(stack.host.lastEventSequence());
     await replay.stop();
     const countAfter = await stack.db.query<{ count: string }>('SELECT count(*)::text AS count FROM notifications');
     assert.equal(countAfter.rows[0]!.count, countBefore.rows[0]!.count);
     const outboxAfter = await stack.db.query<{ count: string }>('SELECT count(*)::text AS count FROM webhook_outbox');
     assert.equal(outboxAfter.rows[0]!.count, '4');
+    assert.equal(metrics.notifications.value, notificationRows, 'a replay inserts no row, so counts none');
   } finally {
     await stack.stop();
     await new Promise((resolve) => receiver.close(resolve));

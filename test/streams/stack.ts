@@ -26,7 +26,7 @@ export interface Stack extends Pipeline {
 export interface StackOptions {
   streamLimits?: Partial<StreamServerLimits>;
   streamMetrics?: StreamServerMetrics;
-  notifier?: Partial<Pick<NotifierDeps, 'httpFetch' | 'clock' | 'webhookLimits' | 'timers'>>;
+  notifier?: Partial<Pick<NotifierDeps, 'httpFetch' | 'clock' | 'webhookLimits' | 'timers' | 'metrics'>>;
 }
 
 /** The test's authentication: the account id in the `x-test-account` header. */

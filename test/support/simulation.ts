@@ -20,7 +20,7 @@ import {
 } from '../../src/domain/command.ts';
 import { test } from 'node:test';
 import { CommandType, EventType, OrderType, Side, StpMode, TimeInForce, type TimeInForce as TimeInForceValue } from '../../src/domain/codes.ts';
-import { decodeEvents, EventBuffer, eventSlots, fieldIndex } from '../../src/domain/events.ts';
+import { decodeEvents, EventBuffer, eventPayloadSlots, fieldIndex } from '../../src/domain/events.ts';
 import type { MarketSpec } from '../../src/domain/market.ts';
 import { SeededRandom } from '../../src/lib/prng.ts';
 import type { EngineLimits, MatchingEngine, OrderView } from '../../src/engine/types.ts';
@@ -328,47 +328,37 @@ function nextCommand(random: SeededRandom, engine: MatchingEngine, memory: Gener
 // ---- The runner ------------------------------------------------------------------------
 
 /** Events of one command, copied out of the reused buffer. */
-interface RecordedEvents {
-  slots: Float64Array;
-  strings0: (string | null)[];
-  strings1: (string | null)[];
-}
+type RecordedEvents = EventBuffer;
 
 function record(buffer: EventBuffer): RecordedEvents {
-  return {
-    slots: buffer.slots.slice(0, buffer.length * eventSlots),
-    strings0: buffer.strings0.slice(0, buffer.length),
-    strings1: buffer.strings1.slice(0, buffer.length),
-  };
+  return buffer.clone();
 }
 
-function sameEvents(a: EventBuffer, b: RecordedEvents | EventBuffer): boolean {
+function sameNumber(x: number, y: number): boolean {
+  return x === y || (Number.isNaN(x) && Number.isNaN(y));
+}
+
+/** Every event's type, header, every payload field of its type, and its strings are equal. */
+function sameEvents(a: EventBuffer, b: EventBuffer): boolean {
   const length = a.length;
-  const bLength = b instanceof EventBuffer ? b.length : b.strings0.length;
-  if (length !== bLength) return false;
-  for (let slot = 0; slot < length * eventSlots; slot++) {
-    const x = a.slots[slot]!;
-    const y = b.slots[slot]!;
-    if (x !== y && !(Number.isNaN(x) && Number.isNaN(y))) return false;
-  }
+  if (length !== b.length) return false;
   for (let index = 0; index < length; index++) {
+    const type = a.type(index);
+    if (type !== b.type(index)) return false;
+    if (!sameNumber(a.commandSequence(index), b.commandSequence(index))) return false;
+    if (!sameNumber(a.eventSequence(index), b.eventSequence(index))) return false;
+    if (!sameNumber(a.timestampMs(index), b.timestampMs(index))) return false;
+    for (let field = 0; field < eventPayloadSlots(type); field++) {
+      if (!sameNumber(a.field(index, field), b.field(index, field))) return false;
+    }
     if ((a.strings0[index] ?? '') !== (b.strings0[index] ?? '')) return false;
     if ((a.strings1[index] ?? '') !== (b.strings1[index] ?? '')) return false;
   }
   return true;
 }
 
-function describeBuffer(buffer: EventBuffer | RecordedEvents): string {
-  const copy = new EventBuffer(4);
-  const source = buffer instanceof EventBuffer ? record(buffer) : buffer;
-  for (let index = 0; index < source.strings0.length; index++) {
-    const base = index * eventSlots;
-    copy.begin(source.slots[base]! as EventType, source.slots[base + 1]!, source.slots[base + 2]!, source.slots[base + 3]!);
-    for (let slot = 4; slot < eventSlots; slot++) copy.set(slot - 4, source.slots[base + slot]!);
-    copy.strings0[index] = source.strings0[index] ?? null;
-    copy.strings1[index] = source.strings1[index] ?? null;
-  }
-  return decodeEvents(copy)
+function describeBuffer(buffer: EventBuffer): string {
+  return decodeEvents(buffer)
     .map((event) => JSON.stringify(event))
     .join('\n    ');
 }

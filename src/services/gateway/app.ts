@@ -2,7 +2,7 @@
 // rules every route shares: bodies read raw up to a documented limit, one error format
 // ({code, msg} with Binance's codes), every refused request logged, request weight
 // counted per IP with usage headers on every /api response and 429 past the limit.
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createLogger } from '../../adapters/logger.ts';
 import { registerAdminRoutes } from './admin.ts';
 import { registerBinanceRoutes } from './binance-routes.ts';
@@ -19,6 +19,9 @@ export interface GatewayApp {
 
 /** Longest URL accepted (query strings included); Binance's own limit is similar. */
 export const urlLengthMax = 8192;
+
+/** The route whose rate-limit counters are counted in one cache call (see RateLimiter.takeOrder). */
+const orderPath = '/api/v3/order';
 
 function isApiPath(url: string): boolean {
   return url.startsWith('/api/');
@@ -49,16 +52,37 @@ export function buildGatewayApp(deps: GatewayDeps, options: { extraRoutes?: ((ap
     if (!isApiPath(request.url)) return;
     const question = request.url.indexOf('?');
     const path = question < 0 ? request.url : request.url.slice(0, question);
-    let query: URLSearchParams;
-    try {
-      query = new URLSearchParams(question < 0 ? '' : request.url.slice(question + 1));
-    } catch {
-      query = new URLSearchParams();
+    const rawQuery = question < 0 ? '' : request.url.slice(question + 1);
+    const admission = context.limiter.admit(request.ip, requestWeight(request.method, path, rawQuery));
+    if (request.method === 'POST' && path === orderPath) {
+      // The order route counts weight, signature use and order counts in one cache call
+      // (RateLimiter.takeOrder); a request refused before that counts here (error handler).
+      context.limiter.defer(request, admission);
+      return;
     }
-    reply.headers(await context.limiter.takeWeight(request.ip, requestWeight(request.method, path, query)));
+    reply.headers(await admission.settle());
   });
 
-  app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
+  // A deferred admission is always counted, even when its request ends without the route.
+  const settleDeferred = (request: FastifyRequest): void => {
+    const admission = context.limiter.deferred(request);
+    if (admission?.unsettled) admission.settle().catch(() => {});
+  };
+  app.addHook('onResponse', async (request) => settleDeferred(request));
+  app.addHook('onRequestAbort', async (request) => settleDeferred(request));
+
+  app.setErrorHandler(async (error: FastifyError | ApiError | Error, request, reply) => {
+    // A deferred admission is counted first: its refusals (weight, replayed signature) come
+    // before every error found after them, as when each was counted where it was checked.
+    const admission = context.limiter.deferred(request);
+    if (admission) {
+      try {
+        await admission.settle();
+      } catch (refusal) {
+        error = refusal as ApiError;
+      }
+      reply.headers(admission.headers);
+    }
     let apiError: ApiError;
     if (error instanceof ApiError) {
       apiError = error;
@@ -74,7 +98,7 @@ export function buildGatewayApp(deps: GatewayDeps, options: { extraRoutes?: ((ap
       { method: request.method, url: request.url.split('?')[0], status: apiError.status, code: apiError.code, msg: apiError.message },
       'request refused',
     );
-    void reply.code(apiError.status).headers(apiError.headers).send(apiError.body());
+    return reply.code(apiError.status).headers(apiError.headers).send(apiError.body());
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -185,7 +185,11 @@ async function findOrder(
   const open = fromEngine();
   if (open) return { state: open, source: 'engine' };
   let closed = await fromDatabase();
-  if (closed) return { state: closed, source: 'database' };
+  // The engine no longer holds the order, so a row that still says NEW or PARTIALLY_FILLED
+  // is the projection lagging behind an answer already given (a cancel or a fill): wait
+  // for it, as for an order not found, so a client reads its own writes.
+  const lagging = closed !== null && (closed.status === 'NEW' || closed.status === 'PARTIALLY_FILLED');
+  if (closed && !lagging) return { state: closed, source: 'database' };
   // Not found yet: a command still in flight (e.g. after an "unknown status" answer) may
   // create it. Wait for every command submitted so far, then for the projection.
   await context.commandsSettled();
@@ -294,7 +298,7 @@ export function registerBinanceRoutes(app: FastifyInstance, context: GatewayCont
   app.post('/api/v3/order', async (request, reply) => {
     const { key, reader } = await context.signed(request, 'TRADE', newOrderNames);
     const { command, units, responseType } = parseNewOrder(context, reader, key.accountId);
-    reply.headers(await context.limiter.takeOrder(key.accountId));
+    reply.headers(await context.limiter.takeOrder(key.accountId, request));
     const result = await submitCommand(context, command);
     const first = result.events[0];
     if (first?.type === 'OrderAccepted') {

@@ -117,7 +117,7 @@ export class GatewayContext {
   async signed(request: FastifyRequest, security: SecurityType, allowed: ReadonlySet<string>): Promise<{ key: ApiKeyRecord; reader: ParamReader }> {
     const { parsed, reader } = this.params(request);
     reader.allowOnly(allowed, parsed.signature !== null);
-    const key = await authenticateSigned(request.headers['x-mbx-apikey'], parsed, reader, security, this.security);
+    const key = await authenticateSigned(request.headers['x-mbx-apikey'], parsed, reader, security, this.security, this.limiter.deferred(request));
     return { key, reader };
   }
 

@@ -3,11 +3,14 @@
 // totalParams (query string + body); a signature is accepted once (replays within the
 // window are refused). Usage counters live in the Cache port so every gateway of a cluster
 // shares them: request weight per IP per minute, orders per account per 10 s and per day.
+// A request's counters are counted as steps of one RequestAdmission: the order path sends
+// its weight, signature use and order counts to the cache in ONE call, in that order, and a
+// step over its limit leaves the later steps uncounted, exactly as separate calls would.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Cache } from '../../ports/cache.ts';
+import type { Cache, WindowCounterAddition } from '../../ports/cache.ts';
 import type { RateLimitConfig } from '../../config.ts';
 import type { ApiKeyRecord, SqlAccountStore } from './accounts.ts';
-import { apiErrors } from './errors.ts';
+import { apiErrors, type ApiError } from './errors.ts';
 import type { ParamReader, ParsedParams } from './params.ts';
 
 export const recvWindowDefaultMs = 5000;
@@ -33,9 +36,12 @@ export async function apiKeyOf(apiKeyHeader: string | string[] | undefined, deps
   return record;
 }
 
-function hexEquals(expectedHex: string, givenHex: string): boolean {
-  if (givenHex.length !== expectedHex.length || !/^[0-9a-fA-F]+$/.test(givenHex)) return false;
-  return timingSafeEqual(Buffer.from(expectedHex, 'hex'), Buffer.from(givenHex.toLowerCase(), 'hex'));
+const hexDigitsPattern = /^[0-9a-fA-F]+$/;
+
+/** Compares a digest with its hex spelling (either case) in constant time. */
+function digestEqualsHex(expected: Buffer, givenHex: string): boolean {
+  if (givenHex.length !== expected.length * 2 || !hexDigitsPattern.test(givenHex)) return false;
+  return timingSafeEqual(expected, Buffer.from(givenHex, 'hex'));
 }
 
 /** Verifies a SIGNED request and returns its key. Checks nothing about the endpoint's own parameters. */
@@ -45,6 +51,7 @@ export async function authenticateSigned(
   reader: ParamReader,
   security: SecurityType,
   deps: SecurityDeps,
+  admission?: RequestAdmission,
 ): Promise<ApiKeyRecord> {
   const key = await apiKeyOf(apiKeyHeader, deps);
   if (parsed.signature === null || parsed.signature.length === 0) throw apiErrors.mandatory('signature');
@@ -57,23 +64,95 @@ export async function authenticateSigned(
     recvWindowMs = Number(recvWindowText);
     if (recvWindowMs > recvWindowMaxMs || recvWindowMs === 0) throw apiErrors.badRecvWindow();
   }
-  const expected = createHmac('sha256', key.secret).update(parsed.signedPayload).digest('hex');
-  if (!hexEquals(expected, parsed.signature)) throw apiErrors.badSignature();
+  const expected = createHmac('sha256', key.secret).update(parsed.signedPayload).digest();
+  if (!digestEqualsHex(expected, parsed.signature)) throw apiErrors.badSignature();
   const nowMs = deps.clock();
   if (timestampMs >= nowMs + timestampAheadMaxMs) throw apiErrors.timestampAhead();
   if (nowMs - timestampMs > recvWindowMs) throw apiErrors.timestampOutsideWindow();
   // A signature is good once: the timestamp check bounds how long it must be remembered.
-  const uses = await deps.cache.countInWindow(`sig:${key.apiKey}:${parsed.signature.toLowerCase()}`, 1, recvWindowMs + timestampAheadMaxMs);
-  if (uses > 1) throw apiErrors.replayedSignature();
+  // With a deferred admission the use is counted together with the request's other counters
+  // (RequestAdmission.settle); the replay refusal still comes before every later error.
+  const signatureUse = signatureStep(`sig:${key.apiKey}:${parsed.signature.toLowerCase()}`, recvWindowMs + timestampAheadMaxMs);
+  if (admission) admission.add(signatureUse);
+  else await new RequestAdmission(deps.cache).add(signatureUse).settle();
   if (security === 'TRADE' ? !key.canTrade : !key.canRead) throw apiErrors.rejectedApiKey();
   return key;
 }
 
-/** Request weights of the /api/v3 endpoints (Binance's values where it publishes them). */
-export function requestWeight(method: string, path: string, query: URLSearchParams): number {
+/** One step of a request's admission: counters added together, and what their values mean. */
+export interface AdmissionStep {
+  additions: WindowCounterAddition[];
+  /** Adds the step's headers for these values; returns the refusal when one is over its limit. */
+  outcome: (values: number[], headers: Record<string, string>) => ApiError | null;
+}
+
+function signatureStep(key: string, windowMs: number): AdmissionStep {
+  return {
+    additions: [{ key, amount: 1, windowMs, limit: 1 }],
+    outcome: (values) => (values[0]! > 1 ? apiErrors.replayedSignature() : null),
+  };
+}
+
+/**
+ * The rate-limit counters of one request, counted in steps (weight, signature use, order
+ * counts). Steps wait until `settle`, which sends all waiting steps in one cache call and
+ * throws the first refusal; once refused, the admission stays refused.
+ */
+export class RequestAdmission {
+  /** Usage headers of the steps counted so far (x-mbx-used-weight, order counts). */
+  readonly headers: Record<string, string> = {};
+  private waiting: AdmissionStep[] = [];
+  private refusal: ApiError | null = null;
+
+  constructor(private readonly cache: Cache) {}
+
+  add(step: AdmissionStep): this {
+    this.waiting.push(step);
+    return this;
+  }
+
+  /** True while some step has not been sent to the cache. */
+  get unsettled(): boolean {
+    return this.waiting.length > 0;
+  }
+
+  async settle(): Promise<Record<string, string>> {
+    if (this.refusal) throw this.refusal;
+    if (this.waiting.length === 0) return this.headers;
+    const steps = this.waiting;
+    this.waiting = [];
+    const values = await this.cache.countInWindowSteps(steps.map((step) => step.additions));
+    for (let index = 0; index < values.length; index++) {
+      const refusal = steps[index]!.outcome(values[index]!, this.headers);
+      if (refusal) {
+        this.refusal = refusal;
+        throw refusal;
+      }
+    }
+    return this.headers;
+  }
+}
+
+/**
+ * Request weights of the /api/v3 endpoints (Binance's values where it publishes them).
+ * `rawQuery` is the query string without '?'; it is parsed only for the few endpoints
+ * whose weight depends on a parameter, so the order path does not parse it twice.
+ */
+export function requestWeight(method: string, path: string, rawQuery: string): number {
+  let parsedQuery: URLSearchParams | null = null;
+  const query = (): URLSearchParams => {
+    if (parsedQuery === null) {
+      try {
+        parsedQuery = new URLSearchParams(rawQuery);
+      } catch {
+        parsedQuery = new URLSearchParams();
+      }
+    }
+    return parsedQuery;
+  };
   switch (path) {
     case '/api/v3/depth': {
-      const limit = Number(query.get('limit') ?? '100');
+      const limit = Number(query().get('limit') ?? '100');
       if (limit <= 100) return 5;
       if (limit <= 500) return 25;
       if (limit <= 1000) return 50;
@@ -91,14 +170,14 @@ export function requestWeight(method: string, path: string, query: URLSearchPara
     case '/api/v3/avgPrice':
       return 2;
     case '/api/v3/ticker/24hr':
-      return query.has('symbol') ? 2 : 80;
+      return query().has('symbol') ? 2 : 80;
     case '/api/v3/ticker/price':
     case '/api/v3/ticker/bookTicker':
-      return query.has('symbol') ? 2 : 4;
+      return query().has('symbol') ? 2 : 4;
     case '/api/v3/order':
       return method === 'GET' ? 4 : 1;
     case '/api/v3/openOrders':
-      return method === 'GET' && !query.has('symbol') ? 80 : method === 'GET' ? 6 : 1;
+      return method === 'GET' && !query().has('symbol') ? 80 : method === 'GET' ? 6 : 1;
     case '/api/v3/allOrders':
     case '/api/v3/account':
     case '/api/v3/myTrades':
@@ -111,47 +190,86 @@ export function requestWeight(method: string, path: string, query: URLSearchPara
 }
 
 export class RateLimiter {
+  /** Admissions whose counting waits for the route (the order path), by request. */
+  private readonly deferredAdmissions = new WeakMap<object, RequestAdmission>();
+
   constructor(
     private readonly cache: Cache,
     readonly limits: RateLimitConfig,
     private readonly clock: () => number,
   ) {}
 
-  /** Adds a request's weight to its IP's minute; returns the headers to send. Throws 429 past the limit. */
-  async takeWeight(ip: string, weight: number): Promise<Record<string, string>> {
-    const nowMs = this.clock();
-    const minute = Math.floor(nowMs / minuteMs);
-    const used = await this.cache.countInWindow(`rl:w:${ip}:${minute}`, weight, minuteMs);
-    const headers = { 'x-mbx-used-weight': String(used), 'x-mbx-used-weight-1m': String(used) };
-    if (used > this.limits.weightPerMinute) {
-      const error = apiErrors.tooMuchWeight(this.limits.weightPerMinute, Math.max(1, Math.ceil(((minute + 1) * minuteMs - nowMs) / 1000)));
-      Object.assign(error.headers, headers);
-      throw error;
-    }
-    return headers;
+  /** A request's admission with its weight step (not yet counted). */
+  admit(ip: string, weight: number): RequestAdmission {
+    return new RequestAdmission(this.cache).add(this.weightStep(ip, weight));
   }
 
-  /** Counts one new order for the account in both windows; throws 429 past either limit. */
-  async takeOrder(accountId: number): Promise<Record<string, string>> {
+  /** Lets the route settle `request`'s admission (with its signature and order steps). */
+  defer(request: object, admission: RequestAdmission): void {
+    this.deferredAdmissions.set(request, admission);
+  }
+
+  /** The admission `defer` kept for `request`, if any. */
+  deferred(request: object): RequestAdmission | undefined {
+    return this.deferredAdmissions.get(request);
+  }
+
+  /** Adds a request's weight to its IP's minute; returns the headers to send. Throws 429 past the limit. */
+  async takeWeight(ip: string, weight: number): Promise<Record<string, string>> {
+    return this.admit(ip, weight).settle();
+  }
+
+  /**
+   * Counts one new order for the account in both windows; throws 429 past either limit.
+   * With `request` whose admission was deferred, its waiting steps (weight, signature) are
+   * counted in the same cache call, first; returns every usage header of the request.
+   */
+  async takeOrder(accountId: number, request?: object): Promise<Record<string, string>> {
+    const admission = (request === undefined ? undefined : this.deferredAdmissions.get(request)) ?? new RequestAdmission(this.cache);
+    return admission.add(this.orderStep(accountId)).settle();
+  }
+
+  private weightStep(ip: string, weight: number): AdmissionStep {
+    const nowMs = this.clock();
+    const minute = Math.floor(nowMs / minuteMs);
+    const limit = this.limits.weightPerMinute;
+    return {
+      additions: [{ key: `rl:w:${ip}:${minute}`, amount: weight, windowMs: minuteMs, limit }],
+      outcome: (values, headers) => {
+        const used = String(values[0]);
+        headers['x-mbx-used-weight'] = used;
+        headers['x-mbx-used-weight-1m'] = used;
+        if (values[0]! <= limit) return null;
+        const error = apiErrors.tooMuchWeight(limit, Math.max(1, Math.ceil(((minute + 1) * minuteMs - nowMs) / 1000)));
+        Object.assign(error.headers, { 'x-mbx-used-weight': used, 'x-mbx-used-weight-1m': used });
+        return error;
+      },
+    };
+  }
+
+  private orderStep(accountId: number): AdmissionStep {
     const nowMs = this.clock();
     const tenSeconds = Math.floor(nowMs / tenSecondsMs);
     const day = Math.floor(nowMs / dayMs);
-    const [inTenSeconds, inDay] = await Promise.all([
-      this.cache.countInWindow(`rl:o10s:${accountId}:${tenSeconds}`, 1, tenSecondsMs),
-      this.cache.countInWindow(`rl:o1d:${accountId}:${day}`, 1, dayMs),
-    ]);
-    const headers = { 'x-mbx-order-count-10s': String(inTenSeconds), 'x-mbx-order-count-1d': String(inDay) };
-    if (inTenSeconds > this.limits.ordersPer10Seconds) {
-      const error = apiErrors.tooManyOrders(this.limits.ordersPer10Seconds, '10 SECOND', Math.max(1, Math.ceil(((tenSeconds + 1) * tenSecondsMs - nowMs) / 1000)));
-      Object.assign(error.headers, headers);
-      throw error;
-    }
-    if (inDay > this.limits.ordersPerDay) {
-      const error = apiErrors.tooManyOrders(this.limits.ordersPerDay, '1 DAY', Math.max(1, Math.ceil(((day + 1) * dayMs - nowMs) / 1000)));
-      Object.assign(error.headers, headers);
-      throw error;
-    }
-    return headers;
+    const { ordersPer10Seconds, ordersPerDay } = this.limits;
+    return {
+      additions: [
+        { key: `rl:o10s:${accountId}:${tenSeconds}`, amount: 1, windowMs: tenSecondsMs, limit: ordersPer10Seconds },
+        { key: `rl:o1d:${accountId}:${day}`, amount: 1, windowMs: dayMs, limit: ordersPerDay },
+      ],
+      outcome: ([inTenSeconds, inDay], headers) => {
+        const counts = { 'x-mbx-order-count-10s': String(inTenSeconds), 'x-mbx-order-count-1d': String(inDay) };
+        Object.assign(headers, counts);
+        let error: ApiError | null = null;
+        if (inTenSeconds! > ordersPer10Seconds) {
+          error = apiErrors.tooManyOrders(ordersPer10Seconds, '10 SECOND', Math.max(1, Math.ceil(((tenSeconds + 1) * tenSecondsMs - nowMs) / 1000)));
+        } else if (inDay! > ordersPerDay) {
+          error = apiErrors.tooManyOrders(ordersPerDay, '1 DAY', Math.max(1, Math.ceil(((day + 1) * dayMs - nowMs) / 1000)));
+        }
+        if (error) Object.assign(error.headers, counts);
+        return error;
+      },
+    };
   }
 
   /** The limits as exchangeInfo publishes them. */

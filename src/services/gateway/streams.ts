@@ -3,9 +3,12 @@
 // on a listenKey, and SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS / SET_PROPERTY /
 // GET_PROPERTY messages. It fans PubSub channels out to sockets, one PubSub subscription
 // per channel however many sockets listen: each message becomes one ready WebSocket frame
-// per stream name (raw, and combined when a combined client listens), written as is to the
-// sockets indexed under that name, and a socket's writes are corked until the end of the
-// event-loop turn so a burst of messages leaves in one system call. Invariants: a socket
+// per stream name (raw, and combined when a combined client listens), shared by the sockets
+// indexed under that name. The frames a socket is due are gathered and leave in one write
+// when the flush after the event-loop turn reaches it; sockets due the same frames in the
+// same order share one joined Buffer (PendingFrames), so the common case costs one Buffer
+// per turn and one write per socket, whatever the number of messages. The flush writes a
+// bounded slice of sockets per turn, so other work runs between slices. Invariants: a socket
 // never receives a gap in a stream silently; a client whose send buffer passes its bound is
 // closed with code 4000 ("slow consumer") and is sent nothing more; no client can slow
 // another (sends never wait).
@@ -33,10 +36,18 @@ export interface StreamServerLimits {
   /** Bytes a socket may have queued but unsent before it is closed as a slow consumer. */
   sendBufferBytesMax: number;
   /**
-   * Bytes written to a corked socket in one event-loop turn before it is flushed early, so
-   * a burst reaches the kernel instead of counting against `sendBufferBytesMax`.
+   * Bytes gathered for one socket before they are written early (without waiting for the
+   * flush to reach it), so a burst reaches the kernel instead of counting against
+   * `sendBufferBytesMax`.
    */
-  corkedBytesMax: number;
+  pendingBytesMax: number;
+  /**
+   * Sockets written per slice of a flush; between slices the event loop serves other work
+   * (orders, fsync completions, the next engine batch), so a fan-out to thousands of sockets
+   * never holds it for long, and messages published meanwhile join the frames of the sockets
+   * not yet written (one write for both).
+   */
+  flushSocketsPerSlice: number;
   /** After a close frame is queued, how long the socket has to take it before it is destroyed. */
   closeGraceMs: number;
   /** How often live listenKeys are checked for expiry. */
@@ -53,7 +64,8 @@ export const defaultStreamServerLimits: StreamServerLimits = {
   pingIntervalMs: 20_000,
   pongTimeoutMs: 60_000,
   sendBufferBytesMax: 4 * 1024 * 1024,
-  corkedBytesMax: 64 * 1024,
+  pendingBytesMax: 64 * 1024,
+  flushSocketsPerSlice: 500,
   closeGraceMs: 5_000,
   listenKeyCheckIntervalMs: 30_000,
   connectionLifetimeMs: 24 * 60 * 60 * 1000,
@@ -121,8 +133,10 @@ class Connection {
   readonly openedAtMs: number;
   closing = false;
   closeTimer: NodeJS.Timeout | null = null;
-  /** True while this server holds a cork on `transport` (released at the end of the turn). */
-  corked = false;
+  /** The frames gathered for this socket since it was last written (null: none). */
+  pending: PendingFrames | null = null;
+  /** True while this connection waits in a flush list (it is then in exactly one). */
+  flushListed = false;
 
   constructor(
     readonly socket: WebSocket,
@@ -138,6 +152,61 @@ class Connection {
   }
 }
 
+/** The root of a PendingFrames tree carries no frame. */
+const noFrame = Buffer.alloc(0);
+
+/**
+ * One node of the tree of frame sequences gathered since a flush began: the path from the
+ * root to a node is the sequence of frames a socket is due. Sockets subscribed alike walk the
+ * same path (delivery visits each message's subscribers in turn), so they end on one node and
+ * get its joined Buffer, built once. Frames and joined Buffers are never modified.
+ */
+class PendingFrames {
+  /** The child for the first frame appended after this one: nearly every node has only that. */
+  firstChildFrame: Buffer | null = null;
+  firstChild: PendingFrames | null = null;
+  otherChildren: Map<Buffer, PendingFrames> | null = null;
+  private joined: Buffer | null = null;
+
+  constructor(
+    readonly parent: PendingFrames | null,
+    readonly frame: Buffer,
+    /** Bytes of every frame on the path from the root to here. */
+    readonly bytes: number,
+  ) {}
+
+  /** The node of this sequence followed by `frame`. */
+  child(frame: Buffer): PendingFrames {
+    if (this.firstChildFrame === frame) return this.firstChild!;
+    if (this.firstChild === null) {
+      this.firstChildFrame = frame;
+      this.firstChild = new PendingFrames(this, frame, this.bytes + frame.length);
+      return this.firstChild;
+    }
+    this.otherChildren ??= new Map();
+    let child = this.otherChildren.get(frame);
+    if (child === undefined) {
+      child = new PendingFrames(this, frame, this.bytes + frame.length);
+      this.otherChildren.set(frame, child);
+    }
+    return child;
+  }
+
+  /** The frames from the root to here in one Buffer (the frame itself when it is the only one). */
+  join(): Buffer {
+    if (this.joined !== null) return this.joined;
+    if (this.parent === null || this.parent.parent === null) {
+      this.joined = this.frame;
+      return this.joined;
+    }
+    const frames: Buffer[] = [this.frame];
+    for (let node = this.parent; node.parent !== null; node = node.parent) frames.push(node.frame);
+    frames.reverse();
+    this.joined = Buffer.concat(frames, this.bytes);
+    return this.joined;
+  }
+}
+
 export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDeps): StreamServer {
   const limits: StreamServerLimits = { ...defaultStreamServerLimits, ...deps.limits };
   const clock = deps.clock ?? Date.now;
@@ -148,57 +217,87 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
   const counters = { slowConsumerCloses: 0, floodCloses: 0, messagesSent: 0, messagesDropped: 0 };
   let closed = false;
 
-  // Sockets corked during this event-loop turn; one flush per turn uncorks them all, so the
-  // frames a socket got in the turn leave in one write. A socket is in the list at most
-  // once per cork (the flag says whether the entry still holds one).
-  let corkedConnections: Connection[] = [];
+  // The frames gathered since the last flush began: the tree their sequences share, and the
+  // sockets that have some (each listed once until it is written). A flush takes the list
+  // and writes it a slice per turn; a socket still waiting in it keeps gathering frames, so
+  // what arrives meanwhile leaves in the same write. Sockets already written start new
+  // sequences in the next list.
+  let gatheredFrames = new PendingFrames(null, noFrame, 0);
+  let pendingConnections: Connection[] = [];
+  let flushing: Connection[] = [];
+  let flushIndex = 0;
   let flushScheduled = false;
 
-  function flushCorked(): void {
-    flushScheduled = false;
-    const flushing = corkedConnections;
-    corkedConnections = [];
-    for (const connection of flushing) uncork(connection);
+  function scheduleFlush(): void {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(flushSlice);
   }
 
-  function uncork(connection: Connection): void {
-    if (!connection.corked) return;
-    connection.corked = false;
-    connection.transport.uncork();
+  function flushSlice(): void {
+    flushScheduled = false;
+    if (flushIndex >= flushing.length) {
+      flushing = pendingConnections;
+      flushIndex = 0;
+      pendingConnections = [];
+      gatheredFrames = new PendingFrames(null, noFrame, 0);
+    }
+    const end = Math.min(flushing.length, flushIndex + limits.flushSocketsPerSlice);
+    for (; flushIndex < end; flushIndex++) {
+      const connection = flushing[flushIndex]!;
+      connection.flushListed = false;
+      // A closing socket had its frames written by closeConnection; none were gathered since.
+      writePending(connection);
+    }
+    if (flushIndex >= flushing.length) {
+      flushing = [];
+      flushIndex = 0;
+    }
+    if (flushing.length > 0 || pendingConnections.length > 0) scheduleFlush();
+  }
+
+  /** Writes the frames gathered for a socket, in one write. */
+  function writePending(connection: Connection): void {
+    const pending = connection.pending;
+    if (pending === null) return;
+    connection.pending = null;
+    const transport = connection.transport;
+    if (!transport.writable) return;
+    transport.write(pending.join());
   }
 
   /**
-   * Writes one ready frame (see frames.ts) to a socket. The same Buffer goes to every
+   * Queues one ready frame (see frames.ts) for a socket. The same Buffer goes to every
    * socket of a stream: no per-socket encoding, framing or copying. The socket's queue
-   * (bytes written but not yet taken by the kernel) is checked before each frame.
+   * (bytes written but not yet taken by the kernel, plus the frames gathered in this turn)
+   * is checked before each frame.
    */
   function sendFrame(connection: Connection, frame: Buffer): void {
     if (connection.closing) return;
     const transport = connection.transport;
     if (connection.socket.readyState !== connection.socket.OPEN || !transport.writable) return;
-    if (transport.writableLength + frame.length > limits.sendBufferBytesMax) {
+    const pending = connection.pending;
+    const queuedBytes = transport.writableLength + (pending === null ? 0 : pending.bytes);
+    if (queuedBytes + frame.length > limits.sendBufferBytesMax) {
       // Never skip a message silently: stop here and tell the client why.
       counters.slowConsumerCloses += 1;
       counters.messagesDropped += 1;
       deps.metrics?.wsMessagesDropped.inc(1);
-      logger.warn({ bufferedBytes: transport.writableLength }, 'closing slow consumer');
+      logger.warn({ bufferedBytes: queuedBytes }, 'closing slow consumer');
       closeConnection(connection, streamCloseCodes.slowConsumer, 'slow consumer');
       return;
     }
-    if (!connection.corked) {
-      connection.corked = true;
-      transport.cork();
-      corkedConnections.push(connection);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        setImmediate(flushCorked);
-      }
-    }
     counters.messagesSent += 1;
-    transport.write(frame);
-    // A burst larger than the cork bound goes to the kernel now; the socket is corked
-    // again by its next frame.
-    if (transport.writableLength >= limits.corkedBytesMax) uncork(connection);
+    const gathered = (pending ?? gatheredFrames).child(frame);
+    connection.pending = gathered;
+    if (!connection.flushListed) {
+      connection.flushListed = true;
+      pendingConnections.push(connection);
+      scheduleFlush();
+    }
+    // A burst larger than the bound goes to the kernel now; the socket's next frame starts
+    // a new sequence, written when the flush reaches the socket.
+    if (gathered.bytes >= limits.pendingBytesMax) writePending(connection);
   }
 
   function sendText(connection: Connection, text: string): void {
@@ -209,8 +308,8 @@ export function attachStreamServer(httpServer: HttpServer, deps: StreamServerDep
   function closeConnection(connection: Connection, code: number, reason: string): void {
     if (connection.closing) return;
     connection.closing = true;
-    // The close frame follows the frames already written; release the cork so they leave now.
-    uncork(connection);
+    // The close frame follows the frames gathered so far: they are written first.
+    writePending(connection);
     try {
       connection.socket.close(code, reason);
     } catch {

@@ -319,6 +319,30 @@ test('a transaction the database refuses is rolled back whole and the projection
   await projection.stop();
 });
 
+test('a projection whose progress another writer moved skips what that writer applied and re-reads its balances', async () => {
+  const script = scenario();
+  await freshSchema();
+  const referenceFeed = new TestFeed();
+  const reference = await startLedgerProjection({ db, feed: referenceFeed, logger });
+  for (const batch of script.batches) await reference.applyBatch(batch);
+  await reference.stop();
+  const expected = await tableSnapshot();
+
+  await freshSchema();
+  const second = await startLedgerProjection({ db, feed: new TestFeed(), logger });
+  for (const batch of script.batches.slice(0, 4)) await second.applyBatch(batch);
+  // `second` caches balances; then `first` (which loads the markets written so far) moves
+  // the shared progress row past it.
+  const first = await startLedgerProjection({ db, feed: new TestFeed(), logger });
+  for (const batch of script.batches.slice(0, 7)) await first.applyBatch(batch);
+  // `second` finds its guard failed, skips what `first` wrote and continues from there.
+  for (const batch of script.batches) await second.applyBatch(batch);
+  assert.deepEqual(await tableSnapshot(), expected);
+  assert.ok((await solvencyFromSql(db)).every((row) => row.balanced));
+  await first.stop();
+  await second.stop();
+});
+
 test('batch throughput: thousands of order events per second into PGlite', async () => {
   await freshSchema();
   const feed = new TestFeed();

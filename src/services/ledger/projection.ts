@@ -9,8 +9,9 @@ import { EventType, MarketStatus } from '../../domain/codes.ts';
 import type { EngineEvent } from '../../domain/events.ts';
 import type { OrderRecord, OrderStatus } from '../../ports/history.ts';
 import type { SqlDatabase, SqlExecutor } from '../../ports/sql.ts';
+import { runStatementsInTransaction, type SqlStatement } from '../../adapters/sql/statements.ts';
 import type { EventBatch, EventFeed } from '../contracts.ts';
-import { sqlInteger } from '../../adapters/sql/convert.ts';
+import { sqlInteger, sqlIntegerArray, sqlTextArray } from '../../adapters/sql/convert.ts';
 import type { Logger } from '../../adapters/logger.ts';
 
 export const ledgerLimits = {
@@ -33,6 +34,15 @@ export interface LedgerProjectionDeps {
   logger: Logger;
   /** projection_state key; default "ledger". */
   consumer?: string;
+  /** bourse_ledger_batch_duration_seconds and bourse_ledger_lag_seconds (docs/metrics.md), when given. */
+  metrics?: LedgerProjectionMetrics;
+}
+
+/** The ledger's metric cells (structurally the LedgerMetrics of src/adapters/metrics.ts). */
+export interface LedgerProjectionMetrics {
+  ledgerBatchDuration: { observe(seconds: number): void };
+  ledgerLag: { set(seconds: number): void };
+  addCollector(collector: () => void): () => void;
 }
 
 export interface LedgerProjection {
@@ -79,16 +89,27 @@ interface TransferRow {
 type Balance = [availableAtoms: number, heldAtoms: number];
 
 const balanceKey = (accountId: number, assetId: number): string => `${accountId}:${assetId}`;
+
+/** Resolves once the current event loop turn (and the I/O it started) is done. */
+function afterThisTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 const terminalStatuses = new Set<OrderStatus>(['FILLED', 'CANCELED', 'EXPIRED']);
 
 /** Everything one transaction writes, gathered in memory first, then flushed in a few statements. */
 class TransactionWork {
   readonly newOrders = new Map<number, OrderRow>();
   readonly orderUpdates = new Map<number, OrderUpdate>();
-  readonly trades: (number | string)[][] = [];
+  readonly trades: number[][] = [];
   readonly balances = new Map<string, { accountId: number; assetId: number; balance: Balance; eventSequence: number; timeMs: number }>();
   readonly journal: number[][] = [];
   readonly transfers = new Map<string, TransferRow>();
+  /** Statements of rare events (assets, markets), in event order, run before the batched rows. */
+  readonly statements: SqlStatement[] = [];
+
+  statement(text: string, params: unknown[]): void {
+    this.statements.push({ text, params });
+  }
 
   orderChange(orderId: number, timeMs: number): OrderRow | OrderUpdate {
     const created = this.newOrders.get(orderId);
@@ -126,15 +147,32 @@ class SqlLedgerProjection implements LedgerProjection {
   private retryDelayMs = ledgerLimits.retryDelayMsMin;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private waiters: { eventSequence: number; resolve: () => void }[] = [];
+  /**
+   * Per batch received and not yet committed, in arrival order: its last sequence and its
+   * first event's time. The head is the oldest uncommitted event (the ledger lag metric).
+   */
+  private uncommitted: { lastEventSequence: number; firstTimeMs: number }[] = [];
+  private stopCollecting: (() => void) | null = null;
 
   constructor(
     private readonly db: SqlDatabase,
     private readonly feed: EventFeed,
     private readonly logger: Logger,
     private readonly consumer: string,
+    private readonly metrics: LedgerProjectionMetrics | null = null,
   ) {}
 
+  /** Seconds since the oldest event received but not yet committed was produced (0 when caught up). */
+  lagSeconds(nowMs: number): number {
+    const oldest = this.uncommitted[0];
+    return oldest === undefined ? 0 : Math.max(0, nowMs - oldest.firstTimeMs) / 1000;
+  }
+
   async start(): Promise<void> {
+    if (this.metrics) {
+      const metrics = this.metrics;
+      this.stopCollecting = metrics.addCollector(() => metrics.ledgerLag.set(this.lagSeconds(Date.now())));
+    }
     await this.db.query(
       `INSERT INTO projection_state (consumer, last_event_sequence, last_command_sequence, updated_at_ms) VALUES ($1, 0, 0, $2) ON CONFLICT (consumer) DO NOTHING`,
       [this.consumer, Date.now()],
@@ -166,7 +204,13 @@ class SqlLedgerProjection implements LedgerProjection {
       this.resubscribeLater(0);
       return Promise.resolve();
     }
+    // Entries stay across a resubscription, so a ledger that is retrying still shows its age.
+    const first = batch.events[0];
+    if (first !== undefined) this.uncommitted.push({ lastEventSequence: batch.events[batch.events.length - 1]!.eventSequence, firstTimeMs: first.timestampMs });
     const applied: Promise<void> = this.chain.then(async () => {
+      // The feed delivers right after the engine executed the batch, on the thread that
+      // answers the orders: building the rows waits for this turn, so those answers go first.
+      await afterThisTurn();
       if (generation !== this.generation || this.stopped) return;
       try {
         await this.applyBatchNow(batch);
@@ -237,6 +281,9 @@ class SqlLedgerProjection implements LedgerProjection {
       if (chunk[chunk.length - 1]!.eventSequence <= this.lastApplied) continue;
       await this.applyChunk(chunk);
     }
+    if (this.uncommitted.length > 0 && this.uncommitted[0]!.lastEventSequence <= this.lastApplied) {
+      this.uncommitted = this.uncommitted.filter((entry) => entry.lastEventSequence > this.lastApplied);
+    }
     const ready = this.waiters.filter((waiter) => waiter.eventSequence <= this.lastApplied);
     if (ready.length > 0) {
       this.waiters = this.waiters.filter((waiter) => waiter.eventSequence > this.lastApplied);
@@ -244,18 +291,57 @@ class SqlLedgerProjection implements LedgerProjection {
     }
   }
 
+  /**
+   * Writes one chunk in one transaction. Usually the whole transaction is known before it
+   * starts (the balances it changes are cached and the stored progress is ours), so it goes
+   * to the database as one statement list, guarded by the progress row: the update of
+   * `last_event_sequence` must find the value this process committed last, or nothing is
+   * written and the chunk takes the interactive path below, which reads what it needs.
+   */
   private async applyChunk(events: EngineEvent[]): Promise<void> {
+    const startedMs = performance.now();
+    const fresh = events[0]!.eventSequence > this.lastApplied ? events : events.filter((event) => event.eventSequence > this.lastApplied);
+    const overlay = new Map<string, Balance>();
+    let result: { lastEventSequence: number; overlay: Map<string, Balance>; newMarkets: Map<number, number> } | null = null;
+    if (fresh.length > 0 && this.overlayFromCache(fresh, overlay)) {
+      const newMarkets = new Map<number, number>();
+      const work = new TransactionWork();
+      for (const event of fresh) this.collect(event, work, overlay, newMarkets);
+      const last = fresh[fresh.length - 1]!;
+      const guard: SqlStatement = {
+        text: `UPDATE projection_state SET last_event_sequence = $2, last_command_sequence = $3, updated_at_ms = $4
+                WHERE consumer = $1 AND last_event_sequence = $5`,
+        params: [this.consumer, last.eventSequence, last.commandSequence, Date.now(), this.lastApplied],
+        rowCountExpected: 1,
+      };
+      const outcome = await runStatementsInTransaction(this.db, [guard, ...work.statements, ...this.flushStatements(work)]);
+      // Otherwise another writer moved the progress; the interactive path sees it and re-reads.
+      if (outcome.committed) result = { lastEventSequence: last.eventSequence, overlay, newMarkets };
+    }
+    result ??= await this.applyChunkInteractively(events);
+    this.metrics?.ledgerBatchDuration.observe((performance.now() - startedMs) / 1000);
+    // Committed: only now may the in-memory caches learn what the transaction wrote.
+    for (const [key, balance] of result.overlay) this.balanceCache.set(key, balance);
+    if (this.balanceCache.size > ledgerLimits.balanceCacheEntriesMax) this.balanceCache.clear();
+    for (const [marketId, value] of result.newMarkets) this.quoteAtomsPerTickLot.set(marketId, value);
+    this.lastApplied = Math.max(this.lastApplied, result.lastEventSequence);
+  }
+
+  /** The general path: locks the progress row, reads the stored progress and missing balances, then writes. */
+  private async applyChunkInteractively(events: EngineEvent[]): Promise<{ lastEventSequence: number; overlay: Map<string, Balance>; newMarkets: Map<number, number> }> {
     const overlay = new Map<string, Balance>();
     const newMarkets = new Map<number, number>();
-    const result = await this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       const state = await tx.query<{ last_event_sequence: unknown }>('SELECT last_event_sequence FROM projection_state WHERE consumer = $1 FOR UPDATE', [this.consumer]);
       const committed = sqlInteger(state.rows[0]?.last_event_sequence ?? 0, 'last_event_sequence');
+      // Another writer applied events this process did not: its cached balances may be stale.
+      if (committed !== this.lastApplied) this.balanceCache.clear();
       const fresh = events.filter((event) => event.eventSequence > committed);
-      if (fresh.length === 0) return { lastEventSequence: committed };
+      if (fresh.length === 0) return { lastEventSequence: committed, overlay, newMarkets };
       await this.loadBalances(tx, fresh, overlay);
       const work = new TransactionWork();
-      for (const event of fresh) await this.collect(tx, event, work, overlay, newMarkets);
-      await this.flush(tx, work);
+      for (const event of fresh) this.collect(event, work, overlay, newMarkets);
+      for (const statement of [...work.statements, ...this.flushStatements(work)]) await tx.query(statement.text, statement.params);
       const last = fresh[fresh.length - 1]!;
       await tx.query('UPDATE projection_state SET last_event_sequence = $2, last_command_sequence = $3, updated_at_ms = $4 WHERE consumer = $1', [
         this.consumer,
@@ -263,13 +349,21 @@ class SqlLedgerProjection implements LedgerProjection {
         last.commandSequence,
         Date.now(),
       ]);
-      return { lastEventSequence: last.eventSequence };
+      return { lastEventSequence: last.eventSequence, overlay, newMarkets };
     });
-    // Committed: only now may the in-memory caches learn what the transaction wrote.
-    for (const [key, balance] of overlay) this.balanceCache.set(key, balance);
-    if (this.balanceCache.size > ledgerLimits.balanceCacheEntriesMax) this.balanceCache.clear();
-    for (const [marketId, value] of newMarkets) this.quoteAtomsPerTickLot.set(marketId, value);
-    this.lastApplied = Math.max(this.lastApplied, result.lastEventSequence);
+  }
+
+  /** Fills the overlay with the cached balances of the chunk; false when one is not cached. */
+  private overlayFromCache(events: EngineEvent[], overlay: Map<string, Balance>): boolean {
+    for (const event of events) {
+      if (event.type !== 'BalanceChanged') continue;
+      const key = balanceKey(num(event, 'accountId'), num(event, 'assetId'));
+      if (overlay.has(key)) continue;
+      const cached = this.balanceCache.get(key);
+      if (cached === undefined) return false;
+      overlay.set(key, cached);
+    }
+    return true;
   }
 
   /** Reads the balances this chunk changes that the cache does not hold (one query). */
@@ -302,7 +396,7 @@ class SqlLedgerProjection implements LedgerProjection {
     }
   }
 
-  private async collect(tx: SqlExecutor, event: EngineEvent, work: TransactionWork, overlay: Map<string, Balance>, newMarkets: Map<number, number>): Promise<void> {
+  private collect(event: EngineEvent, work: TransactionWork, overlay: Map<string, Balance>, newMarkets: Map<number, number>): void {
     const timeMs = event.timestampMs;
     switch (EventType[event.type as keyof typeof EventType]) {
       case EventType.OrderAccepted: {
@@ -443,9 +537,9 @@ class SqlLedgerProjection implements LedgerProjection {
         }
         return;
       }
-      // Rare events are written at once, in order (markets refer to assets).
+      // Rare events are written before the batched rows, in order (markets refer to assets).
       case EventType.AssetAdded:
-        await tx.query('INSERT INTO assets (asset_id, code, scale, created_at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (asset_id) DO NOTHING', [
+        work.statement('INSERT INTO assets (asset_id, code, scale, created_at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (asset_id) DO NOTHING', [
           num(event, 'assetId'),
           str(event, 'asset'),
           num(event, 'scale'),
@@ -456,7 +550,7 @@ class SqlLedgerProjection implements LedgerProjection {
         const specText = str(event, 'spec');
         const spec = JSON.parse(specText) as { lotAtoms: number; quoteAtomsPerTickLot: number; makerFeeBps: number; takerFeeBps: number };
         const marketId = num(event, 'marketId');
-        await tx.query(
+        work.statement(
           `INSERT INTO markets (market_id, symbol, base_asset_id, quote_asset_id, status, lot_atoms, quote_atoms_per_tick_lot, maker_fee_bps, taker_fee_bps, spec, created_at_ms, updated_at_ms)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) ON CONFLICT (market_id) DO NOTHING`,
           [marketId, str(event, 'symbol'), num(event, 'baseAssetId'), num(event, 'quoteAssetId'), MarketStatus.Trading, spec.lotAtoms, spec.quoteAtomsPerTickLot, spec.makerFeeBps, spec.takerFeeBps, specText, timeMs],
@@ -466,14 +560,14 @@ class SqlLedgerProjection implements LedgerProjection {
       }
       case EventType.MarketHalted:
       case EventType.MarketResumed:
-        await tx.query('UPDATE markets SET status = $2, updated_at_ms = $3 WHERE market_id = $1', [
+        work.statement('UPDATE markets SET status = $2, updated_at_ms = $3 WHERE market_id = $1', [
           num(event, 'marketId'),
           event.type === 'MarketHalted' ? MarketStatus.Halted : MarketStatus.Trading,
           timeMs,
         ]);
         return;
       case EventType.FeesSet:
-        await tx.query('UPDATE markets SET maker_fee_bps = $2, taker_fee_bps = $3, updated_at_ms = $4 WHERE market_id = $1', [
+        work.statement('UPDATE markets SET maker_fee_bps = $2, taker_fee_bps = $3, updated_at_ms = $4 WHERE market_id = $1', [
           num(event, 'marketId'),
           num(event, 'makerFeeBps'),
           num(event, 'takerFeeBps'),
@@ -492,21 +586,31 @@ class SqlLedgerProjection implements LedgerProjection {
     change.endReason = endReason;
   }
 
-  private async flush(tx: SqlExecutor, work: TransactionWork): Promise<void> {
+  /**
+   * The statements that write what `collect` gathered. Orders, trades and journal rows are plain INSERTs (no
+   * ON CONFLICT): the transaction holds the progress row's lock and applies only events
+   * after it, so each of these rows is new, and a row that exists anyway (a state the
+   * projection cannot have written) fails the transaction loudly instead of being skipped.
+   */
+  private flushStatements(work: TransactionWork): SqlStatement[] {
+    const statements: SqlStatement[] = [];
+    const add = (text: string, params: unknown[]): void => {
+      statements.push({ text, params });
+    };
     if (work.newOrders.size > 0) {
       const rows = [...work.newOrders.values()];
-      const column = <K extends keyof OrderRow>(key: K): OrderRow[K][] => rows.map((row) => row[key]);
-      await tx.query(
+      const column = (key: keyof OrderRow): string => sqlIntegerArray(rows.map((row) => row[key] as number | null));
+      const textColumn = (key: 'clientOrderId' | 'status'): string => sqlTextArray(rows.map((row) => row[key]));
+      add(
         `INSERT INTO orders (order_id, account_id, market_id, client_order_id, side, order_type, time_in_force, price_ticks, quantity_lots,
                              quote_amount_atoms, filled_lots, filled_quote_atoms, status, stp_mode, end_reason, created_at_ms, updated_at_ms, event_sequence)
          SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::integer[], $4::text[], $5::smallint[], $6::smallint[], $7::smallint[], $8::bigint[], $9::bigint[],
-                              $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::smallint[], $15::smallint[], $16::bigint[], $17::bigint[], $18::bigint[])
-         ON CONFLICT (order_id) DO NOTHING`,
+                              $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::smallint[], $15::smallint[], $16::bigint[], $17::bigint[], $18::bigint[])`,
         [
           column('orderId'),
           column('accountId'),
           column('marketId'),
-          column('clientOrderId'),
+          textColumn('clientOrderId'),
           column('side'),
           column('orderType'),
           column('timeInForce'),
@@ -515,7 +619,7 @@ class SqlLedgerProjection implements LedgerProjection {
           column('quoteAmountAtoms'),
           column('filledLots'),
           column('filledQuoteAtoms'),
-          column('status'),
+          textColumn('status'),
           column('stpMode'),
           column('endReason'),
           column('createdAtMs'),
@@ -526,8 +630,8 @@ class SqlLedgerProjection implements LedgerProjection {
     }
     if (work.orderUpdates.size > 0) {
       const rows = [...work.orderUpdates.values()];
-      const column = <K extends keyof OrderUpdate>(key: K): OrderUpdate[K][] => rows.map((row) => row[key]);
-      await tx.query(
+      const column = (key: keyof OrderUpdate): string => sqlIntegerArray(rows.map((row) => row[key] as number | null));
+      add(
         `UPDATE orders AS o SET
            filled_lots = o.filled_lots + u.filled_lots_delta,
            filled_quote_atoms = o.filled_quote_atoms + u.filled_quote_atoms_delta,
@@ -546,44 +650,42 @@ class SqlLedgerProjection implements LedgerProjection {
           column('filledLotsDelta'),
           column('filledQuoteAtomsDelta'),
           column('quantityLots'),
-          column('status'),
+          sqlTextArray(rows.map((row) => row.status)),
           column('endReason'),
           column('updatedAtMs'),
         ],
       );
     }
     if (work.trades.length > 0) {
-      const columns = work.trades[0]!.map((_, index) => work.trades.map((row) => row[index]));
-      await tx.query(
+      const columns = work.trades[0]!.map((_, index) => sqlIntegerArray(work.trades.map((row) => row[index]!)));
+      add(
         `INSERT INTO trades (trade_id, market_id, price_ticks, quantity_lots, quote_atoms, maker_order_id, taker_order_id, maker_account_id, taker_account_id,
                              taker_side, maker_fee_atoms, taker_fee_atoms, time_ms, event_sequence)
          SELECT * FROM unnest($1::bigint[], $2::integer[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[],
-                              $10::smallint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[])
-         ON CONFLICT (trade_id) DO NOTHING`,
+                              $10::smallint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[])`,
         columns,
       );
     }
     if (work.balances.size > 0) {
       const rows = [...work.balances.values()];
-      await tx.query(
+      add(
         `INSERT INTO balances (account_id, asset_id, available_atoms, held_atoms, event_sequence, updated_at_ms)
          SELECT * FROM unnest($1::bigint[], $2::integer[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
          ON CONFLICT (account_id, asset_id) DO UPDATE SET available_atoms = EXCLUDED.available_atoms, held_atoms = EXCLUDED.held_atoms,
            event_sequence = EXCLUDED.event_sequence, updated_at_ms = EXCLUDED.updated_at_ms`,
         [
-          rows.map((row) => row.accountId),
-          rows.map((row) => row.assetId),
-          rows.map((row) => row.balance[0]),
-          rows.map((row) => row.balance[1]),
-          rows.map((row) => row.eventSequence),
-          rows.map((row) => row.timeMs),
+          sqlIntegerArray(rows.map((row) => row.accountId)),
+          sqlIntegerArray(rows.map((row) => row.assetId)),
+          sqlIntegerArray(rows.map((row) => row.balance[0])),
+          sqlIntegerArray(rows.map((row) => row.balance[1])),
+          sqlIntegerArray(rows.map((row) => row.eventSequence)),
+          sqlIntegerArray(rows.map((row) => row.timeMs)),
         ],
       );
-      const columns = work.journal[0]!.map((_, index) => work.journal.map((row) => row[index]));
-      await tx.query(
+      const columns = work.journal[0]!.map((_, index) => sqlIntegerArray(work.journal.map((row) => row[index]!)));
+      add(
         `INSERT INTO balance_changes (event_sequence, command_sequence, account_id, asset_id, available_atoms, held_atoms, available_delta_atoms, held_delta_atoms, time_ms)
-         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
-         ON CONFLICT (event_sequence) DO NOTHING`,
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])`,
         columns,
       );
     }
@@ -592,7 +694,7 @@ class SqlLedgerProjection implements LedgerProjection {
       const created = rows.filter((row) => row.isNew);
       const updated = rows.filter((row) => !row.isNew);
       if (created.length > 0) {
-        await tx.query(
+        add(
           `INSERT INTO transfers (transfer_id, kind, account_id, asset_id, amount_atoms, status, created_at_ms, updated_at_ms, event_sequence)
            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[])
            ON CONFLICT (transfer_id) DO NOTHING`,
@@ -610,7 +712,7 @@ class SqlLedgerProjection implements LedgerProjection {
         );
       }
       if (updated.length > 0) {
-        await tx.query(
+        add(
           `UPDATE transfers AS t SET status = u.status, updated_at_ms = u.updated_at_ms, event_sequence = u.event_sequence
            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u(transfer_id, status, updated_at_ms, event_sequence)
            WHERE t.transfer_id = u.transfer_id`,
@@ -618,10 +720,12 @@ class SqlLedgerProjection implements LedgerProjection {
         );
       }
     }
+    return statements;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopCollecting?.();
     this.generation++;
     this.unsubscribe?.();
     this.unsubscribe = null;
@@ -633,7 +737,7 @@ class SqlLedgerProjection implements LedgerProjection {
 
 /** Loads the projection's position, subscribes to the feed from there and starts projecting. */
 export async function startLedgerProjection(deps: LedgerProjectionDeps): Promise<LedgerProjection> {
-  const projection = new SqlLedgerProjection(deps.db, deps.feed, deps.logger, deps.consumer ?? ledgerConsumerName);
+  const projection = new SqlLedgerProjection(deps.db, deps.feed, deps.logger, deps.consumer ?? ledgerConsumerName, deps.metrics ?? null);
   await projection.start();
   return projection;
 }

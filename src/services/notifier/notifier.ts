@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import type { Cache, PubSub } from '../../ports/cache.ts';
 import type { SqlDatabase } from '../../ports/sql.ts';
 import type { EventBatch, EventFeed, EngineReads } from '../contracts.ts';
-import { sqlInteger } from '../../adapters/sql/convert.ts';
+import { sqlInteger, sqlIntegerArray, sqlTextArray } from '../../adapters/sql/convert.ts';
+import { runStatementsInTransaction, type SqlStatement } from '../../adapters/sql/statements.ts';
 import { UserEventTranslator, type NotificationDraft, type TranslatedBatch } from './user-events.ts';
 import { WebhookDispatcher, defaultWebhookLimits, type DeliveryResult, type HttpFetch, type WebhookLimits } from './webhooks.ts';
 import { inboxVersionKey } from './inbox.ts';
@@ -28,6 +29,16 @@ export interface NotifierDeps {
   afterEventSequence?: number;
   /** Run the webhook poller (default true; tests call deliverDue). */
   timers?: boolean;
+  /** The notifier's metrics (docs/metrics.md), when given. */
+  metrics?: NotifierServiceMetrics;
+}
+
+/** The notifier's metric cells (structurally the NotifierMetrics of src/adapters/metrics.ts). */
+export interface NotifierServiceMetrics {
+  notifications: { inc(amount?: number): void };
+  webhookDeliveries: { labels(result: string): { inc(amount?: number): void } };
+  outboxPending: { set(rows: number): void };
+  addCollector(collector: () => Promise<void>): () => void;
 }
 
 export interface Notifier {
@@ -38,6 +49,11 @@ export interface Notifier {
   stop(): Promise<void>;
 }
 
+/** Resolves once the current event loop turn (and the I/O it started) is done. */
+function afterThisTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** The progress row in `projection_state` (shared with the other projections). */
 export const notifierConsumerName = 'notifier';
 
@@ -46,7 +62,13 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
   const clock = deps.clock ?? Date.now;
   const limits: WebhookLimits = { ...defaultWebhookLimits, ...deps.webhookLimits };
   const httpFetch: HttpFetch = deps.httpFetch ?? ((url, init) => fetch(url, init));
-  const dispatcher = new WebhookDispatcher(deps.db, limits, httpFetch, clock, logger);
+  const metrics = deps.metrics ?? null;
+  const dispatcher = new WebhookDispatcher(deps.db, limits, httpFetch, clock, logger, metrics ? (result) => metrics.webhookDeliveries.labels(result).inc() : null);
+  // Rows still to deliver (neither delivered nor given up), counted at scrape time.
+  const stopCollecting = metrics?.addCollector(async () => {
+    const pending = await deps.db.query<{ rows: string | number }>('SELECT count(*) AS rows FROM webhook_outbox WHERE delivered_at IS NULL AND failed_at IS NULL');
+    metrics.outboxPending.set(sqlInteger(pending.rows[0]?.rows ?? 0, 'outbox rows'));
+  });
   const translator = new UserEventTranslator(deps.reads);
 
   const progress = await deps.db.query<{ last_event_sequence: string | number }>(
@@ -56,6 +78,7 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
   let stopped = false;
   let retained: { first: number; last: number; translated: TranslatedBatch } | null = null;
   const waiters: { sequence: number; resolve: () => void }[] = [];
+  const logPublishFailure = (error: unknown): void => logger.error({ err: error }, 'user stream publish failed');
 
   /** Writes the batch's notifications and progress; returns the accounts notified and whether webhook rows were queued. */
   async function store(
@@ -63,52 +86,94 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
     batch: EventBatch,
     lastEventSequence: number,
     textOf: (payload: unknown) => string,
-  ): Promise<{ accounts: Set<number>; webhooksQueued: boolean }> {
+  ): Promise<{ accounts: Set<number>; webhooksQueued: boolean; notified: number }> {
     const accounts = new Set<number>();
     let webhooksQueued = false;
-    await deps.db.transaction(async (tx) => {
-      if (notifications.length > 0) {
-        const inserted = await tx.query<{ account_id: string | number; queued: string | number }>(
-          `WITH input AS (
-             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::smallint[], $6::double precision[])
-               AS t(account_id, kind, payload, event_sequence, part, time_ms)
-           ), inserted AS (
-             INSERT INTO notifications (account_id, kind, payload, event_sequence, part, created_at)
-             SELECT account_id, kind, payload::jsonb, event_sequence, part, to_timestamp(time_ms / 1000) FROM input
-             ON CONFLICT (account_id, event_sequence, part) DO NOTHING
-             RETURNING id, account_id
-           ), queued AS (
-             INSERT INTO webhook_outbox (notification_id, next_attempt_at)
-             SELECT inserted.id, to_timestamp($7::double precision / 1000)
-               FROM inserted JOIN webhooks ON webhooks.account_id = inserted.account_id
-             RETURNING notification_id
-           )
-           SELECT DISTINCT account_id, (SELECT count(*) FROM queued) AS queued FROM inserted`,
-          [
-            notifications.map((row) => row.accountId),
-            notifications.map((row) => row.kind),
-            notifications.map((row) => textOf(row.payload)),
-            notifications.map((row) => row.eventSequence),
-            notifications.map((row) => row.part),
-            notifications.map((row) => row.timeMs),
-            clock(),
-          ],
-        );
-        for (const row of inserted.rows) {
-          accounts.add(sqlInteger(row.account_id, 'account_id'));
-          if (sqlInteger(row.queued, 'queued') > 0) webhooksQueued = true;
-        }
-      }
-      await tx.query(
-        `INSERT INTO projection_state (consumer, last_event_sequence, last_command_sequence, updated_at_ms)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (consumer) DO UPDATE SET last_event_sequence = excluded.last_event_sequence,
-           last_command_sequence = excluded.last_command_sequence, updated_at_ms = excluded.updated_at_ms
-         WHERE projection_state.last_event_sequence < excluded.last_event_sequence`,
-        [notifierConsumerName, lastEventSequence, batch.lastCommandSequence, clock()],
-      );
+    let notified = 0;
+    // The whole transaction goes to the database as one statement list (one round trip to
+    // the PGlite thread). Only the rows of users with a webhook need their ids back (for the
+    // outbox); the others go in with a plain INSERT, which costs the database far less per
+    // row than RETURNING into a join. Each statement picks its rows by looking up the batch's
+    // webhooks once (an uncorrelated subquery, so the rows keep their order and thus their
+    // ids' order), in the same transaction. The unique key still makes a replay insert nothing.
+    const statements: SqlStatement[] = [];
+    let plainIndex = -1;
+    let hookedIndex = -1;
+    if (notifications.length > 0) {
+      const columns = [
+        sqlIntegerArray(notifications.map((row) => row.accountId)),
+        sqlTextArray(notifications.map((row) => row.kind)),
+        // One newline-separated text rather than a text[]: JSON text has no raw newline,
+        // and this spares quoting every '"' of every payload as an array element.
+        notifications.map((row) => textOf(row.payload)).join('\n'),
+        sqlIntegerArray(notifications.map((row) => row.eventSequence)),
+        sqlIntegerArray(notifications.map((row) => row.part)),
+        sqlIntegerArray(notifications.map((row) => row.timeMs)),
+      ];
+      // Lock the batch's webhooks (against deletion; an update of url or secret still
+      // passes) so both inserts below see the same accounts as hooked even on a server
+      // where each statement reads anew: a row then goes through exactly one of them. A
+      // webhook created in between only finds its rows written already (DO NOTHING).
+      statements.push({ text: 'SELECT 1 FROM webhooks WHERE account_id = ANY($1::bigint[]) FOR KEY SHARE', params: [columns[0]] });
+      plainIndex = statements.length;
+      statements.push({
+        text: `INSERT INTO notifications (account_id, kind, payload, event_sequence, part, created_at)
+               SELECT account_id, kind, payload::json, event_sequence, part, to_timestamp(time_ms / 1000)
+                 FROM unnest($1::bigint[], $2::text[], string_to_array($3::text, E'\\n'), $4::bigint[], $5::smallint[], $6::double precision[])
+                   AS t(account_id, kind, payload, event_sequence, part, time_ms)
+                WHERE t.account_id <> ALL (ARRAY(SELECT account_id FROM webhooks WHERE account_id = ANY($1::bigint[])))
+               ON CONFLICT (account_id, event_sequence, part) DO NOTHING`,
+        params: columns,
+      });
+      hookedIndex = statements.length;
+      statements.push({
+        text: `WITH input AS (
+                 SELECT * FROM unnest($1::bigint[], $2::text[], string_to_array($3::text, E'\\n'), $4::bigint[], $5::smallint[], $6::double precision[])
+                   AS t(account_id, kind, payload, event_sequence, part, time_ms)
+                  WHERE t.account_id = ANY (ARRAY(SELECT account_id FROM webhooks WHERE account_id = ANY($1::bigint[])))
+               ), inserted AS (
+                 INSERT INTO notifications (account_id, kind, payload, event_sequence, part, created_at)
+                 SELECT account_id, kind, payload::json, event_sequence, part, to_timestamp(time_ms / 1000) FROM input
+                 ON CONFLICT (account_id, event_sequence, part) DO NOTHING
+                 RETURNING id, account_id
+               ), queued AS (
+                 INSERT INTO webhook_outbox (notification_id, next_attempt_at)
+                 SELECT inserted.id, to_timestamp($7::double precision / 1000)
+                   FROM inserted JOIN webhooks ON webhooks.account_id = inserted.account_id
+                 RETURNING notification_id
+               )
+               SELECT DISTINCT account_id, (SELECT count(*) FROM queued) AS queued, (SELECT count(*) FROM inserted) AS notified FROM inserted`,
+        params: [...columns, clock()],
+      });
+    }
+    statements.push({
+      text: `INSERT INTO projection_state (consumer, last_event_sequence, last_command_sequence, updated_at_ms)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (consumer) DO UPDATE SET last_event_sequence = excluded.last_event_sequence,
+               last_command_sequence = excluded.last_command_sequence, updated_at_ms = excluded.updated_at_ms
+             WHERE projection_state.last_event_sequence < excluded.last_event_sequence`,
+      params: [notifierConsumerName, lastEventSequence, batch.lastCommandSequence, clock()],
     });
-    return { accounts, webhooksQueued };
+    const outcome = await runStatementsInTransaction(deps.db, statements);
+    if (!outcome.committed) throw new Error('notifier: a statement without a row count guard reported a mismatch');
+    if (plainIndex >= 0) {
+      // The row count says how many were new (a replay finds them all written already); the
+      // accounts whose inbox may have changed include, harmlessly, those with a webhook.
+      const inserted = outcome.results[plainIndex]!;
+      if (inserted.rowCount > 0) {
+        notified += inserted.rowCount;
+        for (const row of notifications) accounts.add(row.accountId);
+      }
+    }
+    if (hookedIndex >= 0) {
+      const inserted = outcome.results[hookedIndex]!.rows as { account_id: string | number; queued: string | number; notified: string | number }[];
+      for (const row of inserted) {
+        accounts.add(sqlInteger(row.account_id, 'account_id'));
+        if (sqlInteger(row.queued, 'queued') > 0) webhooksQueued = true;
+      }
+      if (inserted.length > 0) notified += sqlInteger(inserted[0]!.notified, 'notified');
+    }
+    return { accounts, webhooksQueued, notified };
   }
 
   async function onBatch(batch: EventBatch): Promise<void> {
@@ -135,11 +200,16 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
     };
     // Stream first (lowest latency), then the durable inbox; a crash in between replays
     // the batch, which re-sends stream messages (at least once) but adds no rows.
-    await Promise.all(messages.map((message) =>
-      deps.pubsub.publish(`user.${message.accountId}`, textOf(message.payload))
-        .catch((error) => logger.error({ err: error }, 'user stream publish failed'))));
-    const { accounts, webhooksQueued } = await store(notifications, batch, lastEventSequence, textOf);
+    const published: Promise<void>[] = new Array(messages.length);
+    for (let index = 0; index < messages.length; index++) {
+      const message = messages[index]!;
+      published[index] = deps.pubsub.publish(`user.${message.accountId}`, textOf(message.payload)).catch(logPublishFailure);
+    }
+    await Promise.all(published);
+    const { accounts, webhooksQueued, notified } = await store(notifications, batch, lastEventSequence, textOf);
     applied = lastEventSequence;
+    // Rows a replay finds already written are not counted again.
+    if (notified > 0) metrics?.notifications.inc(notified);
     if (deps.cache && accounts.size > 0) {
       await Promise.all([...accounts].map((accountId) => deps.cache!.set(inboxVersionKey(accountId), `e${lastEventSequence}`)));
     }
@@ -152,7 +222,9 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
 
   let queue: Promise<void> = Promise.resolve();
   const unsubscribe = deps.feed.subscribe(applied, (batch) => {
-    const run = queue.then(() => onBatch(batch));
+    // The feed delivers right after the engine executed the batch, on the thread that
+    // answers the orders: start after this turn, so those answers are written first.
+    const run = queue.then(afterThisTurn).then(() => onBatch(batch));
     // A failed batch is not acknowledged (progress unchanged): the feed's next delivery or
     // a restart replays it, and the unique keys make that harmless.
     queue = run.catch((error) => logger.error({ err: error }, 'notifier batch failed'));
@@ -179,6 +251,7 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
     deliverDue: () => dispatcher.deliverDue(),
     async stop(): Promise<void> {
       stopped = true;
+      stopCollecting?.();
       unsubscribe();
       if (poller) clearInterval(poller);
       await queue;

@@ -83,6 +83,8 @@ export class WebhookDispatcher {
     private readonly httpFetch: HttpFetch,
     private readonly clock: () => number,
     private readonly logger: Logger,
+    /** Told the outcome of every attempt (the notifier counts them by result). */
+    private readonly onAttempt: ((result: 'delivered' | 'failed' | 'gave_up') => void) | null = null,
   ) {}
 
   /** Delivers every due row once; concurrent calls share one pass. */
@@ -146,6 +148,7 @@ export class WebhookDispatcher {
     }
     const nowMs = this.clock();
     const attempts = row.attempts + 1;
+    this.onAttempt?.(error === null ? 'delivered' : attempts >= this.limits.attemptsMax ? 'gave_up' : 'failed');
     if (error === null) {
       await this.db.query(
         'UPDATE webhook_outbox SET attempts = $2, delivered_at = to_timestamp($3::double precision / 1000), last_error = NULL WHERE id = $1',
