@@ -19,6 +19,7 @@ import { collectReplicaLag, instrumentCache, instrumentCommandBus, instrumentFas
 import { migrate } from '../adapters/sql/migrate.ts';
 import { SqlHistoryReads, solvencyFromSql } from '../services/ledger/index.ts';
 import { registerMarketDataRoutes } from '../services/market-data/index.ts';
+import { registerNotificationRoutes } from '../services/notifier/index.ts';
 import { buildGatewayApp } from '../services/gateway/app.ts';
 import { SqlAccountStore } from '../services/gateway/accounts.ts';
 import { seedDemo } from '../services/gateway/demo.ts';
@@ -116,6 +117,8 @@ export async function startGatewayRole(context: RoleContext<'gateway'>, options:
       {
         extraRoutes: [
           (instance: FastifyInstance) => registerMarketDataRoutes(instance, { cache, reads: follower, history }),
+          // The inbox the notifier role writes into PostgreSQL (cached in Redis under the version key it bumps).
+          (instance: FastifyInstance, context) => registerNotificationRoutes(instance, { db, cache, authenticate: (request) => context.authenticatedAccount(request) }),
           (instance: FastifyInstance) => registerWebSessionRoutes(instance, { database: db, accounts, cache, adminToken: config.adminToken, reads: follower }),
           (instance: FastifyInstance) => {
             const root = join(defaultWebDirectory, 'dist');

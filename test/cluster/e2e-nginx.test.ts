@@ -28,6 +28,27 @@ describe('cluster end to end through nginx (two gateways)', { timeout: 300_000 }
     runEmbeddedTestFile(running.cluster, 'test/api/ccxt.test.ts');
   });
 
+  test('the notification inbox is served through nginx: an order placed on the cluster appears in it', async () => {
+    const client = new ApiClient(running.cluster.url, demoKeys.apiKey, demoKeys.secret);
+    const clientOrderId = `inbox-${Date.now()}`;
+    const placed = await client.signed('POST', '/api/v3/order', { symbol: 'BTCUSDT', side: 'BUY', type: 'LIMIT', timeInForce: 'GTC', quantity: '0.01', price: '1000', newClientOrderId: clientOrderId });
+    assert.equal(placed.status, 200, JSON.stringify(placed.body));
+    // The notifier role writes the inbox asynchronously: poll until the order's entry is there.
+    const deadline = Date.now() + 10_000;
+    const hasOrder = (body: unknown): boolean => Array.isArray(body) && JSON.stringify(body).includes(clientOrderId);
+    let inbox = await client.signed('GET', '/api/v1/notifications', { limit: 50 });
+    while (!(inbox.status === 200 && hasOrder(inbox.body)) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      inbox = await client.signed('GET', '/api/v1/notifications', { limit: 50 });
+    }
+    assert.equal(inbox.status, 200, JSON.stringify(inbox.body));
+    assert.ok(hasOrder(inbox.body), `the order ${clientOrderId} is in the inbox: ${JSON.stringify(inbox.body).slice(0, 500)}`);
+    const canceled = await client.signed('DELETE', '/api/v3/order', { symbol: 'BTCUSDT', origClientOrderId: clientOrderId });
+    assert.equal(canceled.status, 200, JSON.stringify(canceled.body));
+    const unauthorized = await fetch(`${running.cluster.url}/api/v1/notifications`);
+    assert.equal(unauthorized.status, 401);
+  });
+
   test('nginx caches the content-hashed UI assets at the edge', async (context) => {
     const assets = join(repositoryRoot, 'web/dist/assets');
     if (!existsSync(assets)) {
