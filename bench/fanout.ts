@@ -42,7 +42,10 @@ import { createLogger } from '../src/adapters/logger.ts';
 
 const usage = `usage: npm run bench:fanout -- [options]
   --clients N        WebSocket clients on one market (default 5000)
-  --duration S       seconds of order flow while they listen (default 20)
+  --duration S       measured seconds of order flow while they listen (default 20)
+  --warmup S         seconds of order flow before the measured window (default 3): the
+                     load tester's own start-up (module loading, creating its users through
+                     the admin API) and the first messages through cold code are not measured
   --rate N           orders per second from the load tester (default 20; every trade is
                      one message to each client, so sends/s ~ trades/s x clients)
   --connect-batch N  connections opened at once while connecting (default 250)
@@ -65,6 +68,7 @@ const settleMs = 2000;
 interface Options {
   clients: number;
   durationSeconds: number;
+  warmupSeconds: number;
   rate: number;
   connectBatch: number;
   client: 'lean' | 'ws';
@@ -76,7 +80,7 @@ interface Options {
 }
 
 function parseArguments(argv: string[]): Options | null {
-  const options: Options = { clients: 5000, durationSeconds: 20, rate: 20, connectBatch: 250, client: 'lean', depthStream: 'depth', commands: 500_000, only: null, json: false, serverProfileDirectory: null };
+  const options: Options = { clients: 5000, durationSeconds: 20, warmupSeconds: 3, rate: 20, connectBatch: 250, client: 'lean', depthStream: 'depth', commands: 500_000, only: null, json: false, serverProfileDirectory: null };
   for (let index = 0; index < argv.length; index++) {
     const name = argv[index];
     const value = () => {
@@ -87,6 +91,7 @@ function parseArguments(argv: string[]): Options | null {
     if (name === '--help') return null;
     else if (name === '--clients') options.clients = value();
     else if (name === '--duration') options.durationSeconds = value();
+    else if (name === '--warmup') options.warmupSeconds = value();
     else if (name === '--rate') options.rate = value();
     else if (name === '--connect-batch') options.connectBatch = value();
     else if (name === '--commands') options.commands = value();
@@ -311,7 +316,7 @@ async function fanout(options: Options): Promise<FanoutResult> {
     await new Promise((resolveSettle) => setTimeout(resolveSettle, settleMs));
     const serverAfter = await serverMemory(serverPid, metricsUrl);
     const clientAfter = process.memoryUsage().rss;
-    progress(`${connected} connected; server RSS ${(serverBefore.residentBytes / 1e6).toFixed(0)} -> ${(serverAfter.residentBytes / 1e6).toFixed(0)} MB, heap ${(serverBefore.heapUsedBytes / 1e6).toFixed(0)} -> ${(serverAfter.heapUsedBytes / 1e6).toFixed(0)} MB; driving ${options.rate} orders/s for ${options.durationSeconds} s`);
+    progress(`${connected} connected; server RSS ${(serverBefore.residentBytes / 1e6).toFixed(0)} -> ${(serverAfter.residentBytes / 1e6).toFixed(0)} MB, heap ${(serverBefore.heapUsedBytes / 1e6).toFixed(0)} -> ${(serverAfter.heapUsedBytes / 1e6).toFixed(0)} MB; driving ${options.rate} orders/s for ${options.warmupSeconds} s of warm-up + ${options.durationSeconds} s measured`);
     // The latency histograms and counts only cover messages of the measured run.
     trade.reset();
     depth.reset();
@@ -320,14 +325,10 @@ async function fanout(options: Options): Promise<FanoutResult> {
       client.trade = 0;
       client.depth = 0;
     }
-    const histogramsBefore = await serverHistograms(metricsUrl);
-    const serverCpuBefore = processCpuSeconds(serverPid);
-    const scheduleBefore = mainThreadSchedule(serverPid);
-    const clientCpuBefore = process.cpuUsage();
     const outDirectory = mkdtempSync(join(tmpdir(), 'bourse-fanout-'));
     const driver = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/tools/loadtest/main.ts', '--url', server.url, '--duration', String(options.durationSeconds), '--out', outDirectory, '--rate', String(options.rate), '--users', '10', '--subscribers', '0', '--mix', 'limit=60,market=30,cancel=10', '--admin-token', server.adminToken, '--quiet'],
+      ['--import', 'tsx', 'src/tools/loadtest/main.ts', '--url', server.url, '--duration', String(options.durationSeconds + options.warmupSeconds), '--out', outDirectory, '--rate', String(options.rate), '--users', '10', '--subscribers', '0', '--mix', 'limit=60,market=30,cancel=10', '--admin-token', server.adminToken, '--quiet'],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let driverOutput = '';
@@ -341,8 +342,23 @@ async function fanout(options: Options): Promise<FanoutResult> {
         // Exited between two readings; the last one stands.
       }
     }, 250);
+    // Warm-up: the same order flow, not measured. Latency, counts and CPU start over after it.
+    const driverExited = new Promise((resolveExit) => driver.once('exit', resolveExit));
+    await new Promise((resolveWarmup) => setTimeout(resolveWarmup, options.warmupSeconds * 1000));
+    trade.reset();
+    depth.reset();
+    messages = 0;
+    for (const client of clients) {
+      client.trade = 0;
+      client.depth = 0;
+    }
+    const histogramsBefore = await serverHistograms(metricsUrl);
+    const serverCpuBefore = processCpuSeconds(serverPid);
+    const scheduleBefore = mainThreadSchedule(serverPid);
+    const clientCpuBefore = process.cpuUsage();
+    const driverCpuBefore = driverCpuSeconds;
     const runStartedMs = performance.now();
-    await new Promise((resolveExit) => driver.once('exit', resolveExit));
+    await driverExited;
     clearInterval(driverCpuTimer);
     const runSeconds = (performance.now() - runStartedMs) / 1000;
     const clientCpu = process.cpuUsage(clientCpuBefore);
@@ -374,7 +390,7 @@ async function fanout(options: Options): Promise<FanoutResult> {
       cpuPercent: {
         server: percentOfCore(serverCpuSeconds),
         clients: percentOfCore((clientCpu.user + clientCpu.system) / 1e6),
-        loadTester: percentOfCore(driverCpuSeconds),
+        loadTester: percentOfCore(driverCpuSeconds - driverCpuBefore),
       },
       serverMainThreadPercent: {
         running: percentOfCore(scheduleAfter.runSeconds - scheduleBefore.runSeconds),
