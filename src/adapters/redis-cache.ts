@@ -177,6 +177,32 @@ type ScriptedRedis = Redis & {
   bourseWindowCounterSteps(keyCount: number, ...keysThenArguments: (string | number)[]): Promise<number[]>;
 };
 
+/**
+ * Collects what callers hand in during one turn of the event loop and passes it all to
+ * `flush` once, at the turn's end (setImmediate): the per-turn batching every Redis call of
+ * the order path uses, so a burst of calls costs one round trip instead of one each.
+ */
+class TurnBatch<T> {
+  private items: T[] = [];
+  private scheduled = false;
+
+  constructor(private readonly flush: (items: T[]) => void) {}
+
+  add(item: T): void {
+    this.items.push(item);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.run);
+  }
+
+  private readonly run = (): void => {
+    this.scheduled = false;
+    const items = this.items;
+    this.items = [];
+    this.flush(items);
+  };
+}
+
 function createClient(url: string, name: string): Redis {
   const client = new Redis(url, {
     lazyConnect: true,
@@ -226,10 +252,8 @@ export class RedisCache implements Cache {
   private readonly prefix: string;
   /** This process's own limits, used while Redis is unavailable. */
   private readonly fallback = new MemoryCache();
-  private counterAdditions: CounterAddition[] = [];
-  private counterFlushScheduled = false;
-  private pendingSteps: PendingSteps[] = [];
-  private stepsFlushScheduled = false;
+  private readonly counterAdditions = new TurnBatch<CounterAddition>((additions) => this.flushCounters(additions));
+  private readonly pendingSteps = new TurnBatch<PendingSteps>((pending) => this.flushSteps(pending));
 
   private constructor(client: Redis, prefix: string) {
     this.client = client as ScriptedRedis;
@@ -278,18 +302,11 @@ export class RedisCache implements Cache {
    */
   countInWindow(key: string, amount: number, windowMs: number): Promise<number> {
     return new Promise<number>((resolve) => {
-      this.counterAdditions.push({ key, amount, windowMs: Math.max(1, Math.ceil(windowMs)), resolve });
-      if (!this.counterFlushScheduled) {
-        this.counterFlushScheduled = true;
-        setImmediate(this.flushCounters);
-      }
+      this.counterAdditions.add({ key, amount, windowMs: Math.max(1, Math.ceil(windowMs)), resolve });
     });
   }
 
-  private readonly flushCounters = (): void => {
-    this.counterFlushScheduled = false;
-    const additions = this.counterAdditions;
-    this.counterAdditions = [];
+  private flushCounters(additions: CounterAddition[]): void {
     const groups = new Map<string, CounterGroup>();
     for (const addition of additions) {
       const group = groups.get(addition.key);
@@ -300,7 +317,7 @@ export class RedisCache implements Cache {
     }
     const entries = [...groups];
     for (let start = 0; start < entries.length; start += windowCountersPerCallMax) void this.sendCounters(entries.slice(start, start + windowCountersPerCallMax));
-  };
+  }
 
   private async sendCounters(entries: [string, CounterGroup][]): Promise<void> {
     const keys: string[] = [];
@@ -342,22 +359,15 @@ export class RedisCache implements Cache {
    */
   countInWindowSteps(steps: readonly (readonly WindowCounterAddition[])[]): Promise<number[][]> {
     return new Promise<number[][]>((resolve) => {
-      this.pendingSteps.push({ steps, resolve });
-      if (!this.stepsFlushScheduled) {
-        this.stepsFlushScheduled = true;
-        setImmediate(this.flushSteps);
-      }
+      this.pendingSteps.add({ steps, resolve });
     });
   }
 
-  private readonly flushSteps = (): void => {
-    this.stepsFlushScheduled = false;
-    const pending = this.pendingSteps;
-    this.pendingSteps = [];
+  private flushSteps(pending: PendingSteps[]): void {
     for (let start = 0; start < pending.length; start += windowCounterStepCallersPerCallMax) {
       void this.sendSteps(pending.slice(start, start + windowCounterStepCallersPerCallMax));
     }
-  };
+  }
 
   private async sendSteps(callers: PendingSteps[]): Promise<void> {
     const keys: string[] = [];
@@ -425,8 +435,7 @@ export class RedisPubSub implements PubSub {
   private readonly subscriber: Redis;
   private readonly prefix: string;
   private readonly handlers = new Map<string, Set<(message: string) => void>>();
-  private pendingPublishes: PendingPublish[] = [];
-  private publishScheduled = false;
+  private readonly pendingPublishes = new TurnBatch<PendingPublish>((pending) => this.flushPublishes(pending));
 
   private constructor(publisher: Redis, subscriber: Redis, prefix: string) {
     this.publisher = publisher;
@@ -470,20 +479,13 @@ export class RedisPubSub implements PubSub {
    */
   publish(channel: string, message: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.pendingPublishes.push({ channel: this.prefix + channel, message, resolve, reject });
-      if (!this.publishScheduled) {
-        this.publishScheduled = true;
-        setImmediate(this.flushPublishes);
-      }
+      this.pendingPublishes.add({ channel: this.prefix + channel, message, resolve, reject });
     });
   }
 
-  private readonly flushPublishes = (): void => {
-    this.publishScheduled = false;
-    const pending = this.pendingPublishes;
-    this.pendingPublishes = [];
+  private flushPublishes(pending: PendingPublish[]): void {
     for (let start = 0; start < pending.length; start += publishesPerCallMax) void this.sendPublishes(pending.slice(start, start + publishesPerCallMax));
-  };
+  }
 
   private async sendPublishes(batch: PendingPublish[]): Promise<void> {
     try {
