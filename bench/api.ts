@@ -9,10 +9,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import { freePort } from '../src/cluster/processes.ts';
 
 const benchLimits = {
   /** Time to wait for a child server to answer before giving up. */
@@ -108,17 +108,6 @@ function parseOptions(argv: string[]): Options {
     return index >= 0 ? Number(argv[index + 1]) : fallback;
   };
   return { durationSeconds: value('duration', 10), connections: value('connections', 64), users: value('users', 8), warmupSeconds: value('warmup', 2) };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 async function waitUntilUp(url: string, child: ChildProcess): Promise<void> {

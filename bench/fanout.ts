@@ -23,7 +23,6 @@
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +34,7 @@ import { orderFlowSetup, parseOrderFlow } from '../src/engine/orderflow.ts';
 import { createEngineMetrics, engineBatchObserver, instrumentEngine } from '../src/adapters/metrics.ts';
 import { newHistogram, recordMicroseconds, summarize, type Histogram } from '../src/tools/loadtest/recorder.ts';
 import { startEmbeddedServer } from '../test/ops/embedded-server.ts';
+import { freePort } from '../src/cluster/processes.ts';
 import { LeanClient, streamKindDepth, streamKindTrade } from './fanout-client.ts';
 import { attachStreamServer } from '../src/services/gateway/streams.ts';
 import { MemoryCache, MemoryPubSub } from '../src/adapters/memory-cache.ts';
@@ -141,14 +141,6 @@ async function serverMemory(pid: number, metricsUrl: string): Promise<{ resident
   }
   const median = (values: number[]) => [...values].sort((left, right) => left - right)[Math.floor(values.length / 2)];
   return { residentBytes: median(resident), heapUsedBytes: median(heap) };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolveClose) => server.close(resolveClose));
-  return port;
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
@@ -317,14 +309,6 @@ async function fanout(options: Options): Promise<FanoutResult> {
     const serverAfter = await serverMemory(serverPid, metricsUrl);
     const clientAfter = process.memoryUsage().rss;
     progress(`${connected} connected; server RSS ${(serverBefore.residentBytes / 1e6).toFixed(0)} -> ${(serverAfter.residentBytes / 1e6).toFixed(0)} MB, heap ${(serverBefore.heapUsedBytes / 1e6).toFixed(0)} -> ${(serverAfter.heapUsedBytes / 1e6).toFixed(0)} MB; driving ${options.rate} orders/s for ${options.warmupSeconds} s of warm-up + ${options.durationSeconds} s measured`);
-    // The latency histograms and counts only cover messages of the measured run.
-    trade.reset();
-    depth.reset();
-    messages = 0;
-    for (const client of clients) {
-      client.trade = 0;
-      client.depth = 0;
-    }
     const outDirectory = mkdtempSync(join(tmpdir(), 'bourse-fanout-'));
     const driver = spawn(
       process.execPath,
@@ -342,7 +326,8 @@ async function fanout(options: Options): Promise<FanoutResult> {
         // Exited between two readings; the last one stands.
       }
     }, 250);
-    // Warm-up: the same order flow, not measured. Latency, counts and CPU start over after it.
+    // Warm-up: the same order flow, not measured. Latency, counts and CPU start over after it,
+    // so they cover only the measured run.
     const driverExited = new Promise((resolveExit) => driver.once('exit', resolveExit));
     await new Promise((resolveWarmup) => setTimeout(resolveWarmup, options.warmupSeconds * 1000));
     trade.reset();

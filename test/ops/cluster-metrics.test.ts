@@ -4,17 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../../src/cluster/processes.ts';
 import { destroyClusterStreams } from '../cluster/cleanup.ts';
 import { loadClusterSettings } from '../../src/cluster/settings.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 test('a cluster role (ledger) serves its metrics on the health port', { timeout: 90_000 }, async () => {
   const cluster = `ops${process.pid}`;

@@ -6,9 +6,7 @@
 // a service is missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseOptions } from '../../src/tools/loadtest/options.ts';
@@ -16,52 +14,16 @@ import { runLoadtest } from '../../src/tools/loadtest/run.ts';
 import { adminToken } from '../api/support.ts';
 import { startTestCluster } from '../cluster/e2e-cluster.ts';
 import { metricNamesInExpression, requireTool } from './promql.ts';
+import { panelQueries, startPrometheus, until, type RunningPrometheus } from './prometheus-server.ts';
 
 /** How long to wait for Prometheus to start, scrape every target and evaluate the rules. */
 const prometheusReadyTimeoutMs = 30_000;
-
-interface QueryAnswer {
-  status: string;
-  error?: string;
-  data: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== null) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
-function panelQueries(): { dashboard: string; panel: string; expr: string }[] {
-  const directory = 'deploy/grafana/dashboards';
-  return readdirSync(directory).flatMap((file) => {
-    const dashboard = JSON.parse(readFileSync(join(directory, file), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
-    return dashboard.panels.flatMap((panel) => panel.targets.map((target) => ({ dashboard: file, panel: panel.title, expr: target.expr })));
-  });
-}
 
 test('Prometheus scrapes every role of a running cluster; rules evaluate; every dashboard query returns series', { timeout: 240_000 }, async (t) => {
   if (!requireTool(t, 'prometheus', 'apt-get install -y prometheus')) return;
   const running = await startTestCluster();
   const directory = mkdtempSync(join(tmpdir(), 'bourse-prometheus-cluster-'));
-  let prometheus: ReturnType<typeof spawn> | null = null;
+  let prometheus: RunningPrometheus | null = null;
   try {
     const { cluster } = running;
     // One job per role, as deploy/prometheus/prometheus.yml names them.
@@ -78,22 +40,9 @@ test('Prometheus scrapes every role of a running cluster; rules evaluate; every 
     const load = await runLoadtest(options);
     assert.ok(load.requests.ok > 100, `load answered only ${load.requests.ok} orders`);
 
-    const prometheusPort = await freePort();
-    cpSync('deploy/prometheus/rules', join(directory, 'rules'), { recursive: true });
-    const scrapeConfigs = [...jobs].map(([job, ports]) => `  - { job_name: ${job}, static_configs: [{ targets: [${ports.map((port) => `'127.0.0.1:${port}'`).join(', ')}] }] }`);
-    writeFileSync(
-      join(directory, 'prometheus.yml'),
-      ['global: { scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s }', 'rule_files: [rules/*.rules.yml]', 'scrape_configs:', ...scrapeConfigs, ''].join('\n'),
-    );
-    prometheus = spawn(
-      'prometheus',
-      [`--config.file=${join(directory, 'prometheus.yml')}`, `--storage.tsdb.path=${join(directory, 'data')}`, `--web.listen-address=127.0.0.1:${prometheusPort}`, '--log.level=warn'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let prometheusLog = '';
-    prometheus.stderr!.on('data', (chunk: Buffer) => (prometheusLog += chunk.toString()));
-    const base = `http://127.0.0.1:${prometheusPort}`;
-    const query = async (expression: string): Promise<QueryAnswer> => (await fetch(`${base}/api/v1/query?query=${encodeURIComponent(expression)}`)).json() as Promise<QueryAnswer>;
+    prometheus = await startPrometheus(directory, jobs);
+    const { base, query } = prometheus;
+    const prometheusLog = prometheus.log;
 
     // Every role's target up, then a few more scrapes so rate() over the dashboards' windows has samples,
     // with a trickle of orders so the rates are not all zero.
@@ -103,7 +52,7 @@ test('Prometheus scrapes every role of a running cluster; rules evaluate; every 
       return up === targetCount ? true : null;
     }).catch(async (error: Error) => {
       const answer = await query('up').catch(() => null);
-      throw new Error(`${error.message}\n${JSON.stringify(answer?.data.result.map((series) => [series.metric.job, series.metric.instance, series.value[1]]))}\n${prometheusLog}`);
+      throw new Error(`${error.message}\n${JSON.stringify(answer?.data.result.map((series) => [series.metric.job, series.metric.instance, series.value[1]]))}\n${prometheusLog()}`);
     });
     const trickle = parseOptions(['--url', cluster.url, '--duration', '4', '--out', directory, '--rate', '50', '--users', '2', '--subscribers', '1', '--admin-token', adminToken, '--quiet'], {})!;
     await runLoadtest(trickle);
@@ -139,11 +88,7 @@ test('Prometheus scrapes every role of a running cluster; rules evaluate; every 
     assert.deepEqual(empty, [], 'every dashboard panel returns series against the running cluster');
     assert.ok(checked >= 60, `only ${checked} panel queries found`);
   } finally {
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
-      prometheus.kill('SIGTERM');
-      await exited;
-    }
+    await prometheus?.stop();
     rmSync(directory, { recursive: true, force: true });
     await running.stop();
   }

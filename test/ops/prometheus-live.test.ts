@@ -9,12 +9,10 @@
 // refused stream, so notifier, API-error and cache-miss series exist for certain.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportedMetricNames } from '../../src/adapters/metrics.ts';
@@ -23,53 +21,18 @@ import { ExchangeClient } from '../../src/tools/loadtest/exchange.ts';
 import { runLoadtest } from '../../src/tools/loadtest/run.ts';
 import { startEmbeddedServer } from './embedded-server.ts';
 import { metricNamesInExpression, requireTool } from './promql.ts';
+import { panelQueries, startPrometheus, until, type RunningPrometheus } from './prometheus-server.ts';
+import { freePort } from '../../src/cluster/processes.ts';
 
 /** How long to wait for Prometheus to start and scrape. */
 const prometheusReadyTimeoutMs = 30_000;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-interface QueryAnswer {
-  status: string;
-  error?: string;
-  data: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== null) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
-function panelQueries(): { dashboard: string; panel: string; expr: string }[] {
-  const directory = 'deploy/grafana/dashboards';
-  return readdirSync(directory).flatMap((file) => {
-    const dashboard = JSON.parse(readFileSync(join(directory, file), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
-    return dashboard.panels.flatMap((panel) => panel.targets.map((target) => ({ dashboard: file, panel: panel.title, expr: target.expr })));
-  });
-}
 
 test('Prometheus scrapes the running embedded server; rules evaluate; every dashboard query runs', { timeout: 240_000 }, async (t) => {
   if (!requireTool(t, 'prometheus', 'apt-get install -y prometheus')) return;
   const metricsPort = await freePort();
   const server = await startEmbeddedServer({ METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' });
   const directory = mkdtempSync(join(tmpdir(), 'bourse-prometheus-'));
-  let prometheus: ReturnType<typeof spawn> | null = null;
+  let prometheus: RunningPrometheus | null = null;
   // The webhook receiver: accepts every delivery and counts them.
   let webhooksReceived = 0;
   const receiver = createHttpServer((request, response) => {
@@ -99,34 +62,16 @@ test('Prometheus scrapes the running embedded server; rules evaluate; every dash
     const load = await runLoadtest(options);
     assert.ok(load.requests.ok > 100, `load answered only ${load.requests.ok} orders`);
 
-    const prometheusPort = await freePort();
-    cpSync('deploy/prometheus/rules', join(directory, 'rules'), { recursive: true });
-    writeFileSync(
-      join(directory, 'prometheus.yml'),
-      [
-        'global: { scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s }',
-        'rule_files: [rules/*.rules.yml]',
-        'scrape_configs:',
-        `  - { job_name: embedded, static_configs: [{ targets: ['127.0.0.1:${metricsPort}'] }] }`,
-        '',
-      ].join('\n'),
-    );
-    prometheus = spawn(
-      'prometheus',
-      [`--config.file=${join(directory, 'prometheus.yml')}`, `--storage.tsdb.path=${join(directory, 'data')}`, `--web.listen-address=127.0.0.1:${prometheusPort}`, '--log.level=warn'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let prometheusLog = '';
-    prometheus.stderr!.on('data', (chunk: Buffer) => (prometheusLog += chunk.toString()));
-    const base = `http://127.0.0.1:${prometheusPort}`;
-    const query = async (expression: string): Promise<QueryAnswer> => (await fetch(`${base}/api/v1/query?query=${encodeURIComponent(expression)}`)).json() as Promise<QueryAnswer>;
+    prometheus = await startPrometheus(directory, new Map([['embedded', [metricsPort]]]));
+    const { base, query } = prometheus;
+    const prometheusLog = prometheus.log;
 
     // Up, with enough samples for rate() over the dashboards' windows.
     await until('the target to be up', prometheusReadyTimeoutMs, async () => {
       const answer = await query('up{job="embedded"}');
       return answer.data?.result[0]?.value[1] === '1' ? true : null;
     }).catch((error: Error) => {
-      throw new Error(`${error.message}\n${prometheusLog}`);
+      throw new Error(`${error.message}\n${prometheusLog()}`);
     });
     await until('three scrapes', prometheusReadyTimeoutMs, async () => {
       const answer = await query('count_over_time(up{job="embedded"}[1m])');
@@ -305,11 +250,7 @@ test('Prometheus scrapes the running embedded server; rules evaluate; every dash
   } finally {
     await client.close();
     await new Promise((resolve) => receiver.close(resolve));
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
-      prometheus.kill('SIGTERM');
-      await exited;
-    }
+    await prometheus?.stop();
     rmSync(directory, { recursive: true, force: true });
     await server.stop();
   }
