@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Cache, PubSub } from '../ports/cache.ts';
 import type { RecordLog } from '../ports/log.ts';
 import type { SqlDatabase, SqlExecutor } from '../ports/sql.ts';
+import type { SqlStatementRunner } from './sql/statements.ts';
 import { createLogger } from './logger.ts';
 
 const log = createLogger('metrics');
@@ -552,6 +553,9 @@ function eventTimeMs(message: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
+/** Channels whose publish counter instrumentPubSub remembers (market data has a few dozen per market). */
+const publishedChannelsCachedMax = 100_000;
+
 /**
  * Wraps a PubSub: publishes on `md.<SYMBOL>.<stream>` count by stream kind; messages a
  * subscriber receives on an `md.` channel observe delivery latency (now - E), once per
@@ -559,14 +563,20 @@ function eventTimeMs(message: string): number | null {
  */
 export function instrumentPubSub(pubsub: PubSub, metrics: Partial<MarketDataMetricSet & WebSocketMetrics>): PubSub {
   const published = new Map<string, FastCounter>();
+  // The counter of each channel seen, so a publish costs one lookup and no string work.
+  const publishedByChannel = new Map<string, FastCounter>();
   return {
     publish: (channel, message) => {
       if (metrics.marketDataPublished && channel.startsWith('md.')) {
-        const kind = channel.slice(channel.lastIndexOf('.') + 1).replace(/_.*$/, '');
-        let cell = published.get(kind);
+        let cell = publishedByChannel.get(channel);
         if (cell === undefined) {
-          cell = metrics.marketDataPublished.labels(kind);
-          published.set(kind, cell);
+          const kind = channel.slice(channel.lastIndexOf('.') + 1).replace(/_.*$/, '');
+          cell = published.get(kind);
+          if (cell === undefined) {
+            cell = metrics.marketDataPublished.labels(kind);
+            published.set(kind, cell);
+          }
+          if (publishedByChannel.size < publishedChannelsCachedMax) publishedByChannel.set(channel, cell);
         }
         cell.inc();
       }
@@ -650,18 +660,27 @@ export function instrumentRecordLog<L extends RecordLog>(log: L, metrics: Engine
  * src/services/contracts.ts): round-trip time and "status unknown" timeouts.
  */
 export function instrumentCommandBus<Submit extends (...args: never[]) => Promise<unknown>>(bus: { submit: Submit }, metrics: HttpMetrics): { submit: Submit } {
+  const countFailure = (error: unknown): never => {
+    if ((error as Error).name === 'CommandTimeoutError') metrics.gatewayCommandTimeouts.inc();
+    throw error;
+  };
   return {
-    submit: (async (...args: unknown[]) => {
+    // Not an async function with rest arguments: one `then` per command is all it adds.
+    submit: ((command: unknown, timeoutMs?: unknown) => {
       const startedMs = performance.now();
+      // Looked up on every call, so a bus whose submit is replaced later (tests do) still counts.
+      const submit = bus.submit as unknown as (command: unknown, timeoutMs?: unknown) => Promise<unknown>;
+      let answer: Promise<unknown>;
       try {
-        // Looked up on every call, so a bus whose submit is replaced later (tests do) still counts.
-        const result = await (bus.submit as unknown as (...args: unknown[]) => Promise<unknown>).apply(bus, args);
+        // An absent timeout stays undefined, so the bus's own default applies.
+        answer = submit.call(bus, command, timeoutMs);
+      } catch (error) {
+        return Promise.reject(error).catch(countFailure);
+      }
+      return answer.then((result) => {
         metrics.gatewayCommandDuration.observe((performance.now() - startedMs) / 1000);
         return result;
-      } catch (error) {
-        if ((error as Error).name === 'CommandTimeoutError') metrics.gatewayCommandTimeouts.inc();
-        throw error;
-      }
+      }, countFailure);
     }) as unknown as Submit,
   };
 }
@@ -881,10 +900,17 @@ export function instrumentSqlDatabase(db: SqlDatabase, metrics: DatabaseMetrics,
       duration.observe((performance.now() - startedAt) / 1000);
     }
   };
-  return {
+  const instrumented: SqlDatabase & Partial<SqlStatementRunner> = {
     query: (text, params) => timed(() => db.query(text, params)),
     transaction: (work) => timed(() => db.transaction(work)),
     exec: (script) => timed(() => db.exec(script)),
     close: () => db.close(),
   };
+  // A database that runs a whole statement list itself (src/adapters/sql/statements.ts)
+  // keeps doing so behind the instrumentation, rather than one round trip per statement.
+  const runner = db as SqlDatabase & Partial<SqlStatementRunner>;
+  if (typeof runner.runStatements === 'function') {
+    instrumented.runStatements = (statements) => timed(() => runner.runStatements!(statements));
+  }
+  return instrumented;
 }

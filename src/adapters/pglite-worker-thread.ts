@@ -8,7 +8,7 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PgliteDatabase } from './pglite.ts';
 import type { SqlExecutor } from '../ports/sql.ts';
-import { runStatementsThroughTransaction, type SqlStatement } from './sql/statements.ts';
+import type { SqlStatement } from './sql/statements.ts';
 
 interface OpenTransaction {
   executor: SqlExecutor;
@@ -62,7 +62,7 @@ port.on('message', async (request: { id: number; op: string; text?: string; para
       case 'statements':
         // A whole transaction in one message: it queues behind an open interactive
         // transaction inside PGlite, exactly like a single query does.
-        value = await runStatementsThroughTransaction(database, request.statements!);
+        value = await database.runStatements(request.statements!);
         break;
       case 'begin': {
         const transactionId = nextTransactionId++;

@@ -699,15 +699,15 @@ class SqlLedgerProjection implements LedgerProjection {
            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[])
            ON CONFLICT (transfer_id) DO NOTHING`,
           [
-            created.map((row) => row.transferId),
-            created.map((row) => row.kind),
-            created.map((row) => row.accountId),
-            created.map((row) => row.assetId),
-            created.map((row) => row.amountAtoms),
-            created.map((row) => row.status),
-            created.map((row) => row.createdAtMs),
-            created.map((row) => row.updatedAtMs),
-            created.map((row) => row.eventSequence),
+            sqlTextArray(created.map((row) => row.transferId)),
+            sqlTextArray(created.map((row) => row.kind)),
+            sqlIntegerArray(created.map((row) => row.accountId)),
+            sqlIntegerArray(created.map((row) => row.assetId)),
+            sqlIntegerArray(created.map((row) => row.amountAtoms)),
+            sqlTextArray(created.map((row) => row.status)),
+            sqlIntegerArray(created.map((row) => row.createdAtMs)),
+            sqlIntegerArray(created.map((row) => row.updatedAtMs)),
+            sqlIntegerArray(created.map((row) => row.eventSequence)),
           ],
         );
       }
@@ -716,7 +716,12 @@ class SqlLedgerProjection implements LedgerProjection {
           `UPDATE transfers AS t SET status = u.status, updated_at_ms = u.updated_at_ms, event_sequence = u.event_sequence
            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u(transfer_id, status, updated_at_ms, event_sequence)
            WHERE t.transfer_id = u.transfer_id`,
-          [updated.map((row) => row.transferId), updated.map((row) => row.status), updated.map((row) => row.updatedAtMs), updated.map((row) => row.eventSequence)],
+          [
+            sqlTextArray(updated.map((row) => row.transferId)),
+            sqlTextArray(updated.map((row) => row.status)),
+            sqlIntegerArray(updated.map((row) => row.updatedAtMs)),
+            sqlIntegerArray(updated.map((row) => row.eventSequence)),
+          ],
         );
       }
     }

@@ -96,8 +96,11 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
     // row than RETURNING into a join. Each statement picks its rows by looking up the batch's
     // webhooks once (an uncorrelated subquery, so the rows keep their order and thus their
     // ids' order), in the same transaction. The unique key still makes a replay insert nothing.
+    // Most batches notify no account with a webhook: the lock statement then returns no row,
+    // and one unfiltered INSERT takes every row while the webhook statements do not run at
+    // all (each would cost the database the parsing of the whole batch again).
     const statements: SqlStatement[] = [];
-    let plainIndex = -1;
+    const plainIndexes: number[] = [];
     let hookedIndex = -1;
     if (notifications.length > 0) {
       const columns = [
@@ -114,16 +117,28 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
       // passes) so both inserts below see the same accounts as hooked even on a server
       // where each statement reads anew: a row then goes through exactly one of them. A
       // webhook created in between only finds its rows written already (DO NOTHING).
+      const lockIndex = statements.length;
       statements.push({ text: 'SELECT 1 FROM webhooks WHERE account_id = ANY($1::bigint[]) FOR KEY SHARE', params: [columns[0]] });
-      plainIndex = statements.length;
-      statements.push({
-        text: `INSERT INTO notifications (account_id, kind, payload, event_sequence, part, created_at)
+      const insertText = `INSERT INTO notifications (account_id, kind, payload, event_sequence, part, created_at)
                SELECT account_id, kind, payload::json, event_sequence, part, to_timestamp(time_ms / 1000)
                  FROM unnest($1::bigint[], $2::text[], string_to_array($3::text, E'\\n'), $4::bigint[], $5::smallint[], $6::double precision[])
-                   AS t(account_id, kind, payload, event_sequence, part, time_ms)
+                   AS t(account_id, kind, payload, event_sequence, part, time_ms)`;
+      // No webhook among the batch's accounts when the lock ran: every row goes in here. (A
+      // webhook created since then gets the rows of later batches, as if created a moment later.)
+      plainIndexes.push(statements.length);
+      statements.push({
+        text: `${insertText}
+               ON CONFLICT (account_id, event_sequence, part) DO NOTHING`,
+        params: columns,
+        runIf: { statementIndex: lockIndex, returnedRows: false },
+      });
+      plainIndexes.push(statements.length);
+      statements.push({
+        text: `${insertText}
                 WHERE t.account_id <> ALL (ARRAY(SELECT account_id FROM webhooks WHERE account_id = ANY($1::bigint[])))
                ON CONFLICT (account_id, event_sequence, part) DO NOTHING`,
         params: columns,
+        runIf: { statementIndex: lockIndex, returnedRows: true },
       });
       hookedIndex = statements.length;
       statements.push({
@@ -144,6 +159,7 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
                )
                SELECT DISTINCT account_id, (SELECT count(*) FROM queued) AS queued, (SELECT count(*) FROM inserted) AS notified FROM inserted`,
         params: [...columns, clock()],
+        runIf: { statementIndex: lockIndex, returnedRows: true },
       });
     }
     statements.push({
@@ -156,7 +172,7 @@ export async function startNotifier(deps: NotifierDeps): Promise<Notifier> {
     });
     const outcome = await runStatementsInTransaction(deps.db, statements);
     if (!outcome.committed) throw new Error('notifier: a statement without a row count guard reported a mismatch');
-    if (plainIndex >= 0) {
+    for (const plainIndex of plainIndexes) {
       // The row count says how many were new (a replay finds them all written already); the
       // accounts whose inbox may have changed include, harmlessly, those with a webhook.
       const inserted = outcome.results[plainIndex]!;
