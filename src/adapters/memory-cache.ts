@@ -9,6 +9,14 @@ import { createLogger, type Logger } from './logger.ts';
 export const memoryCacheLimits = {
   /** Values, buckets and counters each; beyond it, expired entries are swept, then the oldest evicted. */
   entriesMax: 1_000_000,
+  /**
+   * Above this many entries, every insert also checks the next few entries of a rolling
+   * sweep and drops the expired ones, so short-lived entries (signature uses, per-minute
+   * counters) leave the heap about when they expire instead of piling up to entriesMax.
+   */
+  sweepAboveEntries: 4096,
+  /** Entries the rolling sweep checks per insert (more than one, so it outpaces inserts). */
+  sweepEntriesPerInsert: 2,
   /** Subscribers of one channel. */
   subscribersPerChannelMax: 100_000,
   /** Bytes in one published message (Redis' default is far larger; we keep messages small). */
@@ -37,6 +45,8 @@ interface CounterEntry extends Expiring {
 /** A map whose entries expire at `expiresAtMs` (Infinity: never), bounded by `entriesMax`. */
 class ExpiringMap<Entry extends Expiring> {
   private readonly entries = new Map<string, Entry>();
+  /** Where the rolling sweep goes on (a live Map iterator: it sees later inserts and survives deletes). */
+  private sweepCursor: Iterator<string> | null = null;
 
   constructor(private readonly now: Clock) {}
 
@@ -53,14 +63,36 @@ class ExpiringMap<Entry extends Expiring> {
     this.entries.delete(key);
     if (this.entries.size >= memoryCacheLimits.entriesMax) this.makeRoom();
     this.entries.set(key, entry);
+    if (this.entries.size > memoryCacheLimits.sweepAboveEntries) this.sweepSome();
+  }
+
+  /** Checks the next sweepEntriesPerInsert entries of the rolling sweep and drops the expired ones. */
+  private sweepSome(): void {
+    const now = this.now();
+    for (let step = 0; step < memoryCacheLimits.sweepEntriesPerInsert; step++) {
+      this.sweepCursor ??= this.entries.keys();
+      const next = this.sweepCursor.next();
+      if (next.done === true) {
+        this.sweepCursor = null;
+        return;
+      }
+      const key = next.value;
+      if (this.entries.get(key)!.expiresAtMs <= now) this.entries.delete(key);
+    }
   }
 
   delete(key: string): void {
     this.entries.delete(key);
   }
 
+  /** Entries held, expired ones not yet swept included. */
+  get size(): number {
+    return this.entries.size;
+  }
+
   clear(): void {
     this.entries.clear();
+    this.sweepCursor = null;
   }
 
   private makeRoom(): void {
@@ -147,9 +179,15 @@ export class MemoryCache implements Cache {
     for (const step of steps) for (const addition of step) if (!(addition.windowMs > 0)) throw new RangeError(`windowMs must be positive, got ${addition.windowMs}`);
     const results: number[][] = [];
     for (const step of steps) {
-      const values = step.map((addition) => this.addToCounter(addition.key, addition.amount, addition.windowMs));
+      const values: number[] = new Array(step.length);
+      let over = false;
+      for (let index = 0; index < step.length; index++) {
+        const addition = step[index]!;
+        values[index] = this.addToCounter(addition.key, addition.amount, addition.windowMs);
+        if (values[index]! > addition.limit) over = true;
+      }
       results.push(values);
-      if (values.some((value, index) => value > step[index]!.limit)) break;
+      if (over) break;
     }
     return results;
   }
@@ -163,6 +201,11 @@ export class MemoryCache implements Cache {
     }
     entry.count += amount;
     return entry.count;
+  }
+
+  /** Entries held per map, expired ones not yet swept included (tests, memory checks). */
+  entryCounts(): { values: number; buckets: number; counters: number } {
+    return { values: this.values.size, buckets: this.buckets.size, counters: this.counters.size };
   }
 
   async close(): Promise<void> {

@@ -340,17 +340,19 @@ export function decodeEvent(buffer: EventBuffer, index: number): EngineEvent {
     timestampMs: buffer.timestampMs(index),
   };
   if (!layout) return event;
-  layout.fields.forEach((name, slot) => {
-    event[name] = buffer.field(index, slot);
-  });
+  // A plain loop over the record (no callback per event): this runs for every event.
+  const fields = layout.fields;
+  const slots = buffer.slots;
+  const start = buffer.starts[index]!;
+  for (let slot = 0; slot < fields.length; slot++) event[fields[slot]!] = slots[start + slot]!;
   if (layout.s0) event[layout.s0] = buffer.strings0[index] ?? '';
   if (layout.s1) event[layout.s1] = buffer.strings1[index] ?? '';
   return event;
 }
 
 export function decodeEvents(buffer: EventBuffer, from = 0, to = buffer.length): EngineEvent[] {
-  const events: EngineEvent[] = [];
-  for (let index = from; index < to; index++) events.push(decodeEvent(buffer, index));
+  const events: EngineEvent[] = new Array(Math.max(0, to - from));
+  for (let index = from; index < to; index++) events[index - from] = decodeEvent(buffer, index);
   return events;
 }
 

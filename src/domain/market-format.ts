@@ -14,7 +14,7 @@
 // same way, so a price reads the same in a depth level, a trade and an order.
 
 import type { MarketSpec } from './market.ts';
-import { formatDecimal, parseDecimal } from './units.ts';
+import { DecimalTextCache, formatDecimal, parseDecimal } from './units.ts';
 
 /** Binance prints prices, quantities and amounts with at least this many decimals. */
 export const displayDecimalsMin = 8;
@@ -29,6 +29,8 @@ export interface MarketFormat {
   priceScale: number;
   /** One tick in units of 10^-priceScale (so price text = priceTicks x tickUnits at priceScale). */
   tickUnits: bigint;
+  /** tickUnits as a number, or NaN when it is beyond the safe integer range (prices then use BigInt). */
+  tickUnitsNumber: number;
   /** Decimals of every printed quantity (the base asset's scale). */
   quantityScale: number;
   /** One lot in units of 10^-quantityScale (= lotAtoms). */
@@ -57,6 +59,7 @@ export function marketFormat(spec: MarketSpec, baseScale: number, quoteScale: nu
     quoteScale,
     priceScale,
     tickUnits: tickNumerator / denominator,
+    tickUnitsNumber: tickNumerator / denominator <= 9007199254740991n ? Number(tickNumerator / denominator) : Number.NaN,
     quantityScale,
     lotUnits: spec.lotAtoms * 10 ** (quantityScale - baseScale),
     exact,
@@ -83,7 +86,7 @@ function formatBigDecimal(value: bigint, scale: number): string {
 /** Price ticks -> decimal string ("43250.01000000"). */
 export function formatPrice(format: MarketFormat, priceTicks: number): string {
   if (format.exact) {
-    const units = format.tickUnits <= 9007199254740991n ? priceTicks * Number(format.tickUnits) : Number.NaN;
+    const units = priceTicks * format.tickUnitsNumber;
     if (Number.isSafeInteger(units)) return formatDecimal(units, format.priceScale);
     return formatBigDecimal(BigInt(priceTicks) * format.tickUnits, format.priceScale);
   }
@@ -100,10 +103,20 @@ export function formatQuantity(format: MarketFormat, quantityLots: number): stri
   return formatBigDecimal(BigInt(quantityLots) * BigInt(format.lotUnits), format.quantityScale);
 }
 
+/** Padded texts of formatAssetAtoms for scales below displayDecimalsMin (formatDecimal caches the others). */
+const paddedAssetTexts = new DecimalTextCache();
+
 /** Atoms of an asset -> decimal string in units, with at least 8 decimals (balances, fees). */
 export function formatAssetAtoms(atoms: number, scale: number): string {
   if (scale >= displayDecimalsMin) return formatDecimal(atoms, scale);
-  return formatDecimal(atoms, scale) + (scale === 0 ? '.' : '') + '0'.repeat(displayDecimalsMin - scale);
+  const slot = paddedAssetTexts.slotOf(atoms, scale);
+  if (slot >= 0) {
+    const known = paddedAssetTexts.get(slot, atoms);
+    if (known !== undefined) return known;
+  }
+  const text = formatDecimal(atoms, scale) + (scale === 0 ? '.' : '') + '0'.repeat(displayDecimalsMin - scale);
+  if (slot >= 0) paddedAssetTexts.set(slot, atoms, text);
+  return text;
 }
 
 /** Quote atoms -> decimal string in quote units (notional, fees, quote volume). */

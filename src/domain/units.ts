@@ -37,8 +37,57 @@ export function parseDecimal(text: string, scale: number): number | null {
   return Number.isSafeInteger(value) ? value : null;
 }
 
+/** Entries per scale of a DecimalTextCache (a power of two: the slot is a hash's low bits). */
+const decimalTextCacheSlotsPerScale = 1024;
+/** Scales a DecimalTextCache remembers; larger ones are formatted every time. */
+const decimalTextCacheScalesMax = 32;
+
+/**
+ * Remembers recently formatted decimal texts by (integer value, scale) in a fixed table
+ * (direct-mapped: a value overwrites whatever shared its slot), so the prices, quantities
+ * and zeros that every report, trade and answer repeats are formatted once, and values
+ * seen once cost one slot write. The table never grows.
+ */
+export class DecimalTextCache {
+  private readonly values = new Float64Array(decimalTextCacheSlotsPerScale * decimalTextCacheScalesMax);
+  private readonly texts: (string | undefined)[] = new Array<string | undefined>(decimalTextCacheSlotsPerScale * decimalTextCacheScalesMax).fill(undefined);
+
+  /** The slot of (value, scale), or -1 when the pair is not cacheable. */
+  slotOf(value: number, scale: number): number {
+    if (!(scale >= 0 && scale < decimalTextCacheScalesMax)) return -1;
+    // Mix both 32-bit halves of the integer so values with many trailing zero bits spread.
+    const low = value >>> 0;
+    const high = (value / 4294967296) >>> 0;
+    const hash = Math.imul(low ^ Math.imul(high, 0x9e3779b1), 0x85ebca6b);
+    return scale * decimalTextCacheSlotsPerScale + (hash >>> 22);
+  }
+
+  /** The text remembered in `slot` for `value`, if any. */
+  get(slot: number, value: number): string | undefined {
+    return this.values[slot] === value ? this.texts[slot] : undefined;
+  }
+
+  set(slot: number, value: number, text: string): void {
+    this.values[slot] = value;
+    this.texts[slot] = text;
+  }
+}
+
+const formattedDecimals = new DecimalTextCache();
+
 /** Formats an integer count of `scale` decimal places as a fixed decimal string. */
 export function formatDecimal(value: number, scale: number): string {
+  const slot = formattedDecimals.slotOf(value, scale);
+  if (slot >= 0) {
+    const known = formattedDecimals.get(slot, value);
+    if (known !== undefined) return known;
+  }
+  const text = formatDecimalUncached(value, scale);
+  if (slot >= 0) formattedDecimals.set(slot, value, text);
+  return text;
+}
+
+function formatDecimalUncached(value: number, scale: number): string {
   const negative = value < 0;
   const digits = Math.abs(value).toString().padStart(scale + 1, '0');
   const text = scale === 0 ? digits : `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`;

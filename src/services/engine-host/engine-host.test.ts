@@ -106,6 +106,33 @@ describe('EngineHost', () => {
     assert.equal(host.lastCommandSequence(), 7, 'the timed-out command still ran');
   });
 
+  test('each command times out at its own deadline (one timer per timeout length), in submission order', async () => {
+    const log = new GatedLog();
+    const host = await EngineHost.start(options(log));
+    await seed(host);
+    log.holding = true;
+    const outcomes: string[] = [];
+    const watch = (name: string, answer: Promise<unknown>) =>
+      answer.then(
+        () => outcomes.push(`${name} answered`),
+        (error: unknown) => outcomes.push(error instanceof CommandTimeoutError ? `${name} timed out: ${error.message}` : `${name} failed`),
+      );
+    const first = watch('first', host.submit(order(0), 60));
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    const second = watch('second', host.submit(order(1), 60));
+    const patient = watch('patient', host.submit(order(2), 20_000));
+    await first;
+    assert.deepEqual(outcomes, ['first timed out: no engine result within 60 ms; execution status unknown'], 'the later command is not timed out with the first');
+    await second;
+    assert.equal(outcomes[1], 'second timed out: no engine result within 60 ms; execution status unknown');
+    log.release();
+    await patient;
+    assert.equal(outcomes[2], 'patient answered');
+    await host.settled();
+    assert.equal(host.lastCommandSequence(), 8, 'the timed-out commands still ran');
+    await host.stop();
+  });
+
   test('recovery: newest valid snapshot + journal tail equals a full replay; a corrupt snapshot is skipped', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'bourse-host-test-'));
     try {

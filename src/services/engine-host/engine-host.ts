@@ -94,14 +94,79 @@ export const engineHostDefaults = {
 };
 
 class PendingCommand {
-  timer: ReturnType<typeof setTimeout> | null = null;
   settled = false;
+  /** performance.now() after which the submitter is answered "status unknown". */
+  deadlineMs = 0;
+  resolve: (result: CommandResult) => void = noAnswer;
+  reject: (error: Error) => void = noAnswer;
+
+  constructor(readonly command: Command) {}
+}
+
+function noAnswer(): void {}
+
+/** Settled commands a DeadlineQueue drops from its head before it compacts its array. */
+const deadlineQueueCompactAfter = 1024;
+
+/**
+ * The unanswered commands of one timeout length, in submission order, hence in deadline
+ * order: one timer per queue (armed for the oldest deadline) instead of one per command.
+ * Answered commands are dropped from the head as batches execute (execution follows
+ * submission order), so the queue holds about the commands in flight.
+ */
+class DeadlineQueue {
+  private pendings: PendingCommand[] = [];
+  private head = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
-    readonly command: Command,
-    readonly resolve: (result: CommandResult) => void,
-    readonly reject: (error: Error) => void,
+    readonly timeoutMs: number,
+    private readonly onTimeout: (pending: PendingCommand, timeoutMs: number) => void,
   ) {}
+
+  add(pending: PendingCommand): void {
+    pending.deadlineMs = performance.now() + this.timeoutMs;
+    this.pendings.push(pending);
+    if (this.timer === null) this.arm(this.timeoutMs);
+  }
+
+  /** Drops answered commands from the head; stops the timer once nothing is left. */
+  dropSettled(): void {
+    const pendings = this.pendings;
+    let head = this.head;
+    while (head < pendings.length && pendings[head]!.settled) pendings[head++] = undefined as unknown as PendingCommand;
+    this.head = head;
+    if (head === pendings.length) {
+      this.pendings = [];
+      this.head = 0;
+      if (this.timer !== null) {
+        clearTimeout(this.timer);
+        this.timer = null;
+      }
+    } else if (head > deadlineQueueCompactAfter && head * 2 > pendings.length) {
+      this.pendings = pendings.slice(head);
+      this.head = 0;
+    }
+  }
+
+  private arm(delayMs: number): void {
+    this.timer = setTimeout(() => this.expire(), Math.max(1, Math.ceil(delayMs)));
+  }
+
+  /** Answers the commands whose deadline passed, then re-arms for the oldest one left. */
+  private expire(): void {
+    this.timer = null;
+    const nowMs = performance.now();
+    const pendings = this.pendings;
+    while (this.head < pendings.length) {
+      const pending = pendings[this.head]!;
+      if (!pending.settled && pending.deadlineMs > nowMs) break;
+      if (!pending.settled) this.onTimeout(pending, this.timeoutMs);
+      pendings[this.head++] = undefined as unknown as PendingCommand;
+    }
+    this.dropSettled();
+    if (this.head < this.pendings.length) this.arm(this.pendings[this.head]!.deadlineMs - nowMs);
+  }
 }
 
 interface InFlightAppend {
@@ -150,6 +215,12 @@ export class EngineHost extends EngineStateReads implements CommandBus, EventFee
   private retainedHead = 0;
   private retainedEvents = 0;
   private readonly subscribers = new Set<Subscriber>();
+  /** Unanswered commands by timeout length (usually one length: the configured timeout). */
+  private readonly deadlines = new Map<number, DeadlineQueue>();
+  private readonly timeOut = (pending: PendingCommand, timeoutMs: number): void => {
+    pending.settled = true;
+    pending.reject(new CommandTimeoutError(`no engine result within ${timeoutMs} ms; execution status unknown`));
+  };
   private commandsSinceSnapshot = 0;
   private lastSnapshotAtMs: number;
   private snapshotInFlight: Promise<void> | null = null;
@@ -268,21 +339,25 @@ export class EngineHost extends EngineStateReads implements CommandBus, EventFee
     if (this.queue.length >= this.options.queueCommandsMax) {
       return Promise.reject(new EngineOverloadedError(`command queue is full (${this.options.queueCommandsMax})`));
     }
-    return new Promise<CommandResult>((resolve, reject) => {
-      const pending = new PendingCommand(command, resolve, reject);
-      pending.timer = setTimeout(() => {
-        if (pending.settled) return;
-        pending.settled = true;
-        reject(new CommandTimeoutError(`no engine result within ${timeoutMs} ms; execution status unknown`));
-      }, timeoutMs);
-      this.queue.push(pending);
-      this.submittedCount++;
-      // Submits of the same tick share a batch: flush once the current task is done.
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        queueMicrotask(this.scheduledFlush);
-      }
+    const pending = new PendingCommand(command);
+    const answer = new Promise<CommandResult>((resolve, reject) => {
+      pending.resolve = resolve;
+      pending.reject = reject;
     });
+    let deadlines = this.deadlines.get(timeoutMs);
+    if (deadlines === undefined) {
+      deadlines = new DeadlineQueue(timeoutMs, this.timeOut);
+      this.deadlines.set(timeoutMs, deadlines);
+    }
+    deadlines.add(pending);
+    this.queue.push(pending);
+    this.submittedCount++;
+    // Submits of the same tick share a batch: flush once the current task is done.
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.scheduledFlush);
+    }
+    return answer;
   }
 
   /**
@@ -349,13 +424,13 @@ export class EngineHost extends EngineStateReads implements CommandBus, EventFee
         allEvents.push(event);
         if (event.type === 'MarketAdded' || event.type === 'MarketHalted' || event.type === 'MarketResumed' || event.type === 'FeesSet') marketsChanged = true;
       }
-      if (pending.timer) clearTimeout(pending.timer);
       if (!pending.settled) {
         pending.settled = true;
         pending.resolve({ sequence: command.sequence, events });
       }
     }
     if (marketsChanged) this.refreshMarkets();
+    for (const deadlines of this.deadlines.values()) deadlines.dropSettled();
     this.executedCount += batch.length;
     if (this.settleWaiters.length > 0) {
       const executed = this.executedCount;
@@ -384,13 +459,13 @@ export class EngineHost extends EngineStateReads implements CommandBus, EventFee
     const inFlight = this.inFlight.flatMap((append) => append.batch);
     this.inFlight = [];
     for (const pending of [...batch, ...inFlight, ...this.queue]) {
-      if (pending.timer) clearTimeout(pending.timer);
       if (!pending.settled) {
         pending.settled = true;
         pending.reject(error);
       }
     }
     this.queue = [];
+    for (const deadlines of this.deadlines.values()) deadlines.dropSettled();
     this.notifyDrained();
     for (const waiter of this.settleWaiters) waiter.resolve();
     this.settleWaiters = [];

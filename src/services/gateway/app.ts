@@ -8,7 +8,7 @@ import { registerAdminRoutes } from './admin.ts';
 import { registerBinanceRoutes } from './binance-routes.ts';
 import { GatewayContext, type GatewayDeps } from './context.ts';
 import { ApiError, apiErrors } from './errors.ts';
-import { requestWeight } from './security.ts';
+import { deferredAdmissionProperty, requestWeight } from './security.ts';
 
 export type { GatewayDeps } from './context.ts';
 
@@ -47,9 +47,20 @@ export function buildGatewayApp(deps: GatewayDeps, options: { extraRoutes?: ((ap
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: deps.config.bodyLimitBytes }, (_request, body, done) => done(null, body));
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.url.length > urlLengthMax) throw new ApiError(414, -1101, `URL longer than ${urlLengthMax} characters.`);
-    if (!isApiPath(request.url)) return;
+  // Every request carries the slot of its deferred admission from the start (one shape).
+  app.decorateRequest(deferredAdmissionProperty, null);
+
+  // The hooks take a callback rather than being async: the order path then passes them
+  // without a promise and a microtask each.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.url.length > urlLengthMax) {
+      done(new ApiError(414, -1101, `URL longer than ${urlLengthMax} characters.`) as unknown as FastifyError);
+      return;
+    }
+    if (!isApiPath(request.url)) {
+      done();
+      return;
+    }
     const question = request.url.indexOf('?');
     const path = question < 0 ? request.url : request.url.slice(0, question);
     const rawQuery = question < 0 ? '' : request.url.slice(question + 1);
@@ -58,9 +69,16 @@ export function buildGatewayApp(deps: GatewayDeps, options: { extraRoutes?: ((ap
       // The order route counts weight, signature use and order counts in one cache call
       // (RateLimiter.takeOrder); a request refused before that counts here (error handler).
       context.limiter.defer(request, admission);
+      done();
       return;
     }
-    reply.headers(await admission.settle());
+    admission.settle().then(
+      (headers) => {
+        reply.headers(headers);
+        done();
+      },
+      (error: unknown) => done(error as FastifyError),
+    );
   });
 
   // A deferred admission is always counted, even when its request ends without the route.
@@ -68,8 +86,14 @@ export function buildGatewayApp(deps: GatewayDeps, options: { extraRoutes?: ((ap
     const admission = context.limiter.deferred(request);
     if (admission?.unsettled) admission.settle().catch(() => {});
   };
-  app.addHook('onResponse', async (request) => settleDeferred(request));
-  app.addHook('onRequestAbort', async (request) => settleDeferred(request));
+  app.addHook('onResponse', (request, _reply, done) => {
+    settleDeferred(request);
+    done();
+  });
+  app.addHook('onRequestAbort', (request, done) => {
+    settleDeferred(request);
+    done();
+  });
 
   app.setErrorHandler(async (error: FastifyError | ApiError | Error, request, reply) => {
     // A deferred admission is counted first: its refusals (weight, replayed signature) come

@@ -21,6 +21,7 @@ import {
   formatCanceled,
   formatNewOrder,
   formatOrder,
+  newOrderResponseSchema,
   stateFromEvents,
   stateOfRecord,
   stateOfView,
@@ -136,15 +137,26 @@ export function parseNewOrder(context: GatewayContext, reader: ParamReader, acco
 }
 
 /** Submits a command; maps host failures to Binance's "status unknown" and overload errors. */
-export async function submitCommand(context: GatewayContext, command: Command): Promise<CommandResult> {
+export function submitCommand(context: GatewayContext, command: Command): Promise<CommandResult> {
+  // A `catch` on the answer rather than an async function: one promise less per order.
+  let answer: Promise<CommandResult>;
   try {
-    return await context.deps.commands.submit(command, context.deps.config.commandTimeoutMs);
+    answer = context.deps.commands.submit(command, context.deps.config.commandTimeoutMs);
   } catch (error) {
-    if (error instanceof CommandTimeoutError) throw apiErrors.timeout();
-    if (error instanceof EngineOverloadedError) throw apiErrors.overloaded();
-    if (error instanceof EngineHostStoppedError) throw apiErrors.shuttingDown();
-    throw error;
+    return Promise.reject(submitError(error));
   }
+  return answer.catch(rethrowSubmitError);
+}
+
+function rethrowSubmitError(error: unknown): never {
+  throw submitError(error);
+}
+
+function submitError(error: unknown): unknown {
+  if (error instanceof CommandTimeoutError) return apiErrors.timeout();
+  if (error instanceof EngineOverloadedError) return apiErrors.overloaded();
+  if (error instanceof EngineHostStoppedError) return apiErrors.shuttingDown();
+  return error;
 }
 
 function rejectionOf(events: EngineEvent[]): ApiError {
@@ -295,7 +307,8 @@ export function registerBinanceRoutes(app: FastifyInstance, context: GatewayCont
 
   // ---- Orders -----------------------------------------------------------------------
 
-  app.post('/api/v3/order', async (request, reply) => {
+  // The answer goes through a serializer compiled from its schema (same text as JSON.stringify).
+  app.post('/api/v3/order', { schema: { response: { 200: newOrderResponseSchema } } }, async (request, reply) => {
     const { key, reader } = await context.signed(request, 'TRADE', newOrderNames);
     const { command, units, responseType } = parseNewOrder(context, reader, key.accountId);
     reply.headers(await context.limiter.takeOrder(key.accountId, request));

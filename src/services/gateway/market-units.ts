@@ -4,6 +4,7 @@
 // decimal tickSize / stepSize into a MarketSpec.
 import type { MarketSpec } from '../../domain/market.ts';
 import { formatDecimal, parseDecimal } from '../../domain/units.ts';
+import { formatAssetAtoms } from '../../domain/market-format.ts';
 import type { AssetView, MarketView } from '../../engine/types.ts';
 
 /** Decimals Binance prints for prices, quantities and balances. */
@@ -13,16 +14,12 @@ const decimalsMax = 18;
 
 export type ParseFailure = 'format' | 'precision';
 
-/** Pads a fixed decimal string to at least `decimals` places. */
-function padDecimals(text: string, decimals: number): string {
-  const dot = text.indexOf('.');
-  const current = dot < 0 ? 0 : text.length - dot - 1;
-  if (current >= decimals) return text;
-  return (dot < 0 ? `${text}.` : text) + '0'.repeat(decimals - current);
-}
-
+/**
+ * Atoms at `scale` as a decimal string with at least displayDecimalsMin places: the same
+ * text as the streams' formatAssetAtoms (whose cache of recent texts it shares).
+ */
 export function formatAtoms(atoms: number, scale: number): string {
-  return padDecimals(formatDecimal(atoms, scale), displayDecimalsMin);
+  return formatAssetAtoms(atoms, scale);
 }
 
 /** The decimal count and integer value of a decimal string (for admin input). */

@@ -152,6 +152,44 @@ export function stateFromEvents(units: MarketUnits, accepted: EngineEvent, event
 
 export type ResponseType = 'ACK' | 'RESULT' | 'FULL';
 
+const stringField = { type: 'string' } as const;
+const numberField = { type: 'number' } as const;
+
+/**
+ * The JSON schema of formatNewOrder's three shapes (ACK is a prefix of RESULT, RESULT of
+ * FULL), for Fastify's precompiled serializer on POST /api/v3/order. Its properties are
+ * listed in the order formatNewOrder writes them and none is required, so the text is the
+ * same as JSON.stringify's for every shape; keep the two in step (a test compares them).
+ */
+export const newOrderResponseSchema = {
+  type: 'object',
+  properties: {
+    symbol: stringField,
+    orderId: numberField,
+    orderListId: numberField,
+    clientOrderId: stringField,
+    transactTime: numberField,
+    price: stringField,
+    origQty: stringField,
+    executedQty: stringField,
+    origQuoteOrderQty: stringField,
+    cummulativeQuoteQty: stringField,
+    status: stringField,
+    timeInForce: stringField,
+    type: stringField,
+    side: stringField,
+    workingTime: numberField,
+    selfTradePreventionMode: stringField,
+    fills: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { price: stringField, qty: stringField, commission: stringField, commissionAsset: stringField, tradeId: numberField },
+      },
+    },
+  },
+} as const;
+
 export function formatNewOrder(units: MarketUnits, state: OrderState, fills: Fill[], responseType: ResponseType, transactTimeMs: number): Record<string, unknown> {
   if (responseType === 'ACK') return { symbol: units.symbol, orderId: state.orderId, orderListId: -1, clientOrderId: state.clientOrderId, transactTime: transactTimeMs };
   // Built as one literal (no spreads): this runs once per placed order. Field order is Binance's.

@@ -24,31 +24,40 @@ function decodeComponent(text: string): string {
   }
 }
 
-/** Splits one urlencoded string into entries; returns the string without its signature segment. */
+/**
+ * Splits one urlencoded string into entries; returns the string without its signature
+ * segment (the other segments joined by '&', which is `raw` with that segment and one
+ * neighbouring '&' cut out: segments are never empty).
+ */
 function splitInto(raw: string, values: Map<string, string>, found: { signature: string | null }): string {
   if (raw.length === 0) return '';
-  let unsigned = '';
+  let signatureStart = -1;
+  let signatureEnd = -1;
   let start = 0;
   while (start <= raw.length) {
     let end = raw.indexOf('&', start);
     if (end < 0) end = raw.length;
-    const segment = raw.slice(start, end);
-    if (segment.length === 0) throw apiErrors.malformedQuery();
-    const equals = segment.indexOf('=');
-    const name = decodeComponent(equals < 0 ? segment : segment.slice(0, equals));
-    const value = equals < 0 ? '' : decodeComponent(segment.slice(equals + 1));
+    if (end === start) throw apiErrors.malformedQuery();
+    let equals = raw.indexOf('=', start);
+    if (equals > end) equals = -1;
+    const name = decodeComponent(raw.slice(start, equals < 0 ? end : equals));
+    const value = equals < 0 ? '' : decodeComponent(raw.slice(equals + 1, end));
     if (name === 'signature') {
       if (found.signature !== null) throw apiErrors.duplicateParameter();
       found.signature = value;
+      signatureStart = start;
+      signatureEnd = end;
     } else {
       if (values.has(name)) throw apiErrors.duplicateParameter();
       values.set(name, value);
       if (values.size > requestParametersMax) throw apiErrors.tooManyParameters();
-      unsigned = unsigned.length === 0 ? segment : `${unsigned}&${segment}`;
     }
     start = end + 1;
   }
-  return unsigned;
+  if (signatureStart < 0) return raw;
+  if (signatureEnd === raw.length) return signatureStart === 0 ? '' : raw.slice(0, signatureStart - 1);
+  if (signatureStart === 0) return raw.slice(signatureEnd + 1);
+  return raw.slice(0, signatureStart) + raw.slice(signatureEnd + 1);
 }
 
 export function parseParams(rawQuery: string, rawBody: string): ParsedParams {

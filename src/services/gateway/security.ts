@@ -6,7 +6,7 @@
 // A request's counters are counted as steps of one RequestAdmission: the order path sends
 // its weight, signature use and order counts to the cache in ONE call, in that order, and a
 // step over its limit leaves the later steps uncounted, exactly as separate calls would.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Cache, WindowCounterAddition } from '../../ports/cache.ts';
 import type { RateLimitConfig } from '../../config.ts';
 import type { ApiKeyRecord, SqlAccountStore } from './accounts.ts';
@@ -38,6 +38,22 @@ export async function apiKeyOf(apiKeyHeader: string | string[] | undefined, deps
 
 const hexDigitsPattern = /^[0-9a-fA-F]+$/;
 
+/**
+ * Each key record's secret as a KeyObject, made once: HMAC with a KeyObject skips
+ * converting the secret string on every signed request. Keyed by the record, so a
+ * reloaded record (new secret or permissions) gets its own.
+ */
+const secretKeys = new WeakMap<ApiKeyRecord, KeyObject>();
+
+function secretKeyOf(record: ApiKeyRecord): KeyObject {
+  let key = secretKeys.get(record);
+  if (key === undefined) {
+    key = createSecretKey(Buffer.from(record.secret, 'utf8'));
+    secretKeys.set(record, key);
+  }
+  return key;
+}
+
 /** Compares a digest with its hex spelling (either case) in constant time. */
 function digestEqualsHex(expected: Buffer, givenHex: string): boolean {
   if (givenHex.length !== expected.length * 2 || !hexDigitsPattern.test(givenHex)) return false;
@@ -64,7 +80,7 @@ export async function authenticateSigned(
     recvWindowMs = Number(recvWindowText);
     if (recvWindowMs > recvWindowMaxMs || recvWindowMs === 0) throw apiErrors.badRecvWindow();
   }
-  const expected = createHmac('sha256', key.secret).update(parsed.signedPayload).digest();
+  const expected = createHmac('sha256', secretKeyOf(key)).update(parsed.signedPayload).digest();
   if (!digestEqualsHex(expected, parsed.signature)) throw apiErrors.badSignature();
   const nowMs = deps.clock();
   if (timestampMs >= nowMs + timestampAheadMaxMs) throw apiErrors.timestampAhead();
@@ -72,7 +88,7 @@ export async function authenticateSigned(
   // A signature is good once: the timestamp check bounds how long it must be remembered.
   // With a deferred admission the use is counted together with the request's other counters
   // (RequestAdmission.settle); the replay refusal still comes before every later error.
-  const signatureUse = signatureStep(`sig:${key.apiKey}:${parsed.signature.toLowerCase()}`, recvWindowMs + timestampAheadMaxMs);
+  const signatureUse = new SignatureStep(`sig:${key.apiKey}:${parsed.signature.toLowerCase()}`, recvWindowMs + timestampAheadMaxMs);
   if (admission) admission.add(signatureUse);
   else await new RequestAdmission(deps.cache).add(signatureUse).settle();
   if (security === 'TRADE' ? !key.canTrade : !key.canRead) throw apiErrors.rejectedApiKey();
@@ -83,15 +99,87 @@ export async function authenticateSigned(
 export interface AdmissionStep {
   additions: WindowCounterAddition[];
   /** Adds the step's headers for these values; returns the refusal when one is over its limit. */
-  outcome: (values: number[], headers: Record<string, string>) => ApiError | null;
+  outcome(values: number[], headers: Record<string, string>): ApiError | null;
 }
 
-function signatureStep(key: string, windowMs: number): AdmissionStep {
-  return {
-    additions: [{ key, amount: 1, windowMs, limit: 1 }],
-    outcome: (values) => (values[0]! > 1 ? apiErrors.replayedSignature() : null),
-  };
+// The steps are classes, not object literals with an arrow function: a step is made for
+// every request, and a method costs nothing per instance.
+
+/** A signature's use: a second use within its window is a replay. */
+class SignatureStep implements AdmissionStep {
+  readonly additions: WindowCounterAddition[];
+
+  constructor(key: string, windowMs: number) {
+    this.additions = [{ key, amount: 1, windowMs, limit: 1 }];
+  }
+
+  outcome(values: number[]): ApiError | null {
+    return values[0]! > 1 ? apiErrors.replayedSignature() : null;
+  }
 }
+
+/** A request's weight in its IP's minute. */
+class WeightStep implements AdmissionStep {
+  readonly additions: WindowCounterAddition[];
+
+  constructor(
+    key: string,
+    weight: number,
+    private readonly limit: number,
+    private readonly minute: number,
+    private readonly nowMs: number,
+  ) {
+    this.additions = [{ key, amount: weight, windowMs: minuteMs, limit }];
+  }
+
+  outcome(values: number[], headers: Record<string, string>): ApiError | null {
+    const used = String(values[0]);
+    headers['x-mbx-used-weight'] = used;
+    headers['x-mbx-used-weight-1m'] = used;
+    if (values[0]! <= this.limit) return null;
+    const error = apiErrors.tooMuchWeight(this.limit, Math.max(1, Math.ceil(((this.minute + 1) * minuteMs - this.nowMs) / 1000)));
+    Object.assign(error.headers, { 'x-mbx-used-weight': used, 'x-mbx-used-weight-1m': used });
+    return error;
+  }
+}
+
+/** One new order in its account's 10-second and day windows. */
+class OrderStep implements AdmissionStep {
+  readonly additions: WindowCounterAddition[];
+
+  constructor(
+    tenSecondKey: string,
+    dayKey: string,
+    private readonly ordersPer10Seconds: number,
+    private readonly ordersPerDay: number,
+    private readonly tenSeconds: number,
+    private readonly day: number,
+    private readonly nowMs: number,
+  ) {
+    this.additions = [
+      { key: tenSecondKey, amount: 1, windowMs: tenSecondsMs, limit: ordersPer10Seconds },
+      { key: dayKey, amount: 1, windowMs: dayMs, limit: ordersPerDay },
+    ];
+  }
+
+  outcome(values: number[], headers: Record<string, string>): ApiError | null {
+    const inTenSeconds = values[0]!;
+    const inDay = values[1]!;
+    const tenSecondsText = String(inTenSeconds);
+    const dayText = String(inDay);
+    headers['x-mbx-order-count-10s'] = tenSecondsText;
+    headers['x-mbx-order-count-1d'] = dayText;
+    let error: ApiError | null = null;
+    if (inTenSeconds > this.ordersPer10Seconds) {
+      error = apiErrors.tooManyOrders(this.ordersPer10Seconds, '10 SECOND', Math.max(1, Math.ceil(((this.tenSeconds + 1) * tenSecondsMs - this.nowMs) / 1000)));
+    } else if (inDay > this.ordersPerDay) {
+      error = apiErrors.tooManyOrders(this.ordersPerDay, '1 DAY', Math.max(1, Math.ceil(((this.day + 1) * dayMs - this.nowMs) / 1000)));
+    }
+    if (error) Object.assign(error.headers, { 'x-mbx-order-count-10s': tenSecondsText, 'x-mbx-order-count-1d': dayText });
+    return error;
+  }
+}
+
 
 /**
  * The rate-limit counters of one request, counted in steps (weight, signature use, order
@@ -139,20 +227,10 @@ export class RequestAdmission {
  * whose weight depends on a parameter, so the order path does not parse it twice.
  */
 export function requestWeight(method: string, path: string, rawQuery: string): number {
-  let parsedQuery: URLSearchParams | null = null;
-  const query = (): URLSearchParams => {
-    if (parsedQuery === null) {
-      try {
-        parsedQuery = new URLSearchParams(rawQuery);
-      } catch {
-        parsedQuery = new URLSearchParams();
-      }
-    }
-    return parsedQuery;
-  };
+  // The query is parsed only by the cases that need it (at most once each).
   switch (path) {
     case '/api/v3/depth': {
-      const limit = Number(query().get('limit') ?? '100');
+      const limit = Number(parsedQueryOf(rawQuery).get('limit') ?? '100');
       if (limit <= 100) return 5;
       if (limit <= 500) return 25;
       if (limit <= 1000) return 50;
@@ -170,14 +248,14 @@ export function requestWeight(method: string, path: string, rawQuery: string): n
     case '/api/v3/avgPrice':
       return 2;
     case '/api/v3/ticker/24hr':
-      return query().has('symbol') ? 2 : 80;
+      return parsedQueryOf(rawQuery).has('symbol') ? 2 : 80;
     case '/api/v3/ticker/price':
     case '/api/v3/ticker/bookTicker':
-      return query().has('symbol') ? 2 : 4;
+      return parsedQueryOf(rawQuery).has('symbol') ? 2 : 4;
     case '/api/v3/order':
       return method === 'GET' ? 4 : 1;
     case '/api/v3/openOrders':
-      return method === 'GET' && !query().has('symbol') ? 80 : method === 'GET' ? 6 : 1;
+      return method === 'GET' && !parsedQueryOf(rawQuery).has('symbol') ? 80 : method === 'GET' ? 6 : 1;
     case '/api/v3/allOrders':
     case '/api/v3/account':
     case '/api/v3/myTrades':
@@ -189,9 +267,53 @@ export function requestWeight(method: string, path: string, rawQuery: string): n
   }
 }
 
+function parsedQueryOf(rawQuery: string): URLSearchParams {
+  try {
+    return new URLSearchParams(rawQuery);
+  } catch {
+    return new URLSearchParams();
+  }
+}
+
+/** Counter keys remembered per IP and per account (beyond it the table starts over). */
+const counterKeysCachedMax = 10_000;
+
+/**
+ * The key of one counter window of one subject (`rl:w:<ip>:<minute>`), built once per
+ * window: the same string object each time, so the cache hashes it once, not per request.
+ */
+class WindowKeys {
+  private readonly keys = new Map<string | number, { window: number; key: string }>();
+
+  constructor(private readonly prefix: string) {}
+
+  of(subject: string | number, window: number): string {
+    let known = this.keys.get(subject);
+    if (known === undefined || known.window !== window) {
+      if (known === undefined && this.keys.size >= counterKeysCachedMax) this.keys.clear();
+      known = { window, key: `${this.prefix}${subject}:${window}` };
+      this.keys.set(subject, known);
+    }
+    return known.key;
+  }
+}
+
+/**
+ * The property of a request that holds its deferred admission (the order path). A property
+ * rather than a WeakMap entry: a WeakMap insert per order costs far more, in the insert
+ * and in every garbage collection. The gateway app declares it on every request
+ * (decorateRequest) so requests keep one shape.
+ */
+export const deferredAdmissionProperty = Symbol('bourse.deferredAdmission');
+
+interface WithDeferredAdmission {
+  [deferredAdmissionProperty]?: RequestAdmission | null;
+}
+
 export class RateLimiter {
-  /** Admissions whose counting waits for the route (the order path), by request. */
-  private readonly deferredAdmissions = new WeakMap<object, RequestAdmission>();
+  private readonly weightKeys = new WindowKeys('rl:w:');
+  private readonly tenSecondKeys = new WindowKeys('rl:o10s:');
+  private readonly dayKeys = new WindowKeys('rl:o1d:');
 
   constructor(
     private readonly cache: Cache,
@@ -206,12 +328,12 @@ export class RateLimiter {
 
   /** Lets the route settle `request`'s admission (with its signature and order steps). */
   defer(request: object, admission: RequestAdmission): void {
-    this.deferredAdmissions.set(request, admission);
+    (request as WithDeferredAdmission)[deferredAdmissionProperty] = admission;
   }
 
   /** The admission `defer` kept for `request`, if any. */
   deferred(request: object): RequestAdmission | undefined {
-    return this.deferredAdmissions.get(request);
+    return (request as WithDeferredAdmission)[deferredAdmissionProperty] ?? undefined;
   }
 
   /** Adds a request's weight to its IP's minute; returns the headers to send. Throws 429 past the limit. */
@@ -225,26 +347,14 @@ export class RateLimiter {
    * counted in the same cache call, first; returns every usage header of the request.
    */
   async takeOrder(accountId: number, request?: object): Promise<Record<string, string>> {
-    const admission = (request === undefined ? undefined : this.deferredAdmissions.get(request)) ?? new RequestAdmission(this.cache);
+    const admission = (request === undefined ? undefined : this.deferred(request)) ?? new RequestAdmission(this.cache);
     return admission.add(this.orderStep(accountId)).settle();
   }
 
   private weightStep(ip: string, weight: number): AdmissionStep {
     const nowMs = this.clock();
     const minute = Math.floor(nowMs / minuteMs);
-    const limit = this.limits.weightPerMinute;
-    return {
-      additions: [{ key: `rl:w:${ip}:${minute}`, amount: weight, windowMs: minuteMs, limit }],
-      outcome: (values, headers) => {
-        const used = String(values[0]);
-        headers['x-mbx-used-weight'] = used;
-        headers['x-mbx-used-weight-1m'] = used;
-        if (values[0]! <= limit) return null;
-        const error = apiErrors.tooMuchWeight(limit, Math.max(1, Math.ceil(((minute + 1) * minuteMs - nowMs) / 1000)));
-        Object.assign(error.headers, { 'x-mbx-used-weight': used, 'x-mbx-used-weight-1m': used });
-        return error;
-      },
-    };
+    return new WeightStep(this.weightKeys.of(ip, minute), weight, this.limits.weightPerMinute, minute, nowMs);
   }
 
   private orderStep(accountId: number): AdmissionStep {
@@ -252,24 +362,7 @@ export class RateLimiter {
     const tenSeconds = Math.floor(nowMs / tenSecondsMs);
     const day = Math.floor(nowMs / dayMs);
     const { ordersPer10Seconds, ordersPerDay } = this.limits;
-    return {
-      additions: [
-        { key: `rl:o10s:${accountId}:${tenSeconds}`, amount: 1, windowMs: tenSecondsMs, limit: ordersPer10Seconds },
-        { key: `rl:o1d:${accountId}:${day}`, amount: 1, windowMs: dayMs, limit: ordersPerDay },
-      ],
-      outcome: ([inTenSeconds, inDay], headers) => {
-        const counts = { 'x-mbx-order-count-10s': String(inTenSeconds), 'x-mbx-order-count-1d': String(inDay) };
-        Object.assign(headers, counts);
-        let error: ApiError | null = null;
-        if (inTenSeconds! > ordersPer10Seconds) {
-          error = apiErrors.tooManyOrders(ordersPer10Seconds, '10 SECOND', Math.max(1, Math.ceil(((tenSeconds + 1) * tenSecondsMs - nowMs) / 1000)));
-        } else if (inDay! > ordersPerDay) {
-          error = apiErrors.tooManyOrders(ordersPerDay, '1 DAY', Math.max(1, Math.ceil(((day + 1) * dayMs - nowMs) / 1000)));
-        }
-        if (error) Object.assign(error.headers, counts);
-        return error;
-      },
-    };
+    return new OrderStep(this.tenSecondKeys.of(accountId, tenSeconds), this.dayKeys.of(accountId, day), ordersPer10Seconds, ordersPerDay, tenSeconds, day, nowMs);
   }
 
   /** The limits as exchangeInfo publishes them. */

@@ -22,8 +22,8 @@ import { defaultMarketDataLimits, depthSnapshotTiers, partialDepthLevels, type M
 import { allMarketsChannelSymbol, cacheKeys, marketChannel } from './keys.ts';
 import {
   aggregateTradeStreamPayload, averagePriceStreamPayload, bookTickerPayload, bookTop, depthUpdatePayload, klineRow,
-  klineStreamPayload, levelsText, miniTickerStreamPayload, partialDepthPayload, restTicker, restTrade,
-  tickerStreamPayload, tradeStreamPayload, type BookTop, type RestAggregateTrade, type RestTrade, type TradeFacts,
+  klineStreamPayload, levelsText, miniTickerStreamPayload, partialDepthPayload, restAggregateTradeText, restTicker, restTradeText,
+  RecentJsonTexts, tickerStreamPayload, tradeStreamPayload, type BookTop, type RestAggregateTrade, type TradeFacts,
 } from './payloads.ts';
 
 export interface MarketDataDeps {
@@ -72,8 +72,11 @@ class MarketState {
   readonly book = new LevelBook();
   readonly candles = new Map<KlineInterval, CandleSeries>();
   readonly rolling: RollingWindow;
-  readonly trades: RestTrade[] = [];
-  readonly aggregates: RestAggregateTrade[] = [];
+  /** Recent trades and aggregate trades as their REST JSON texts (the snapshot joins them). */
+  readonly trades: RecentJsonTexts;
+  readonly aggregates: RecentJsonTexts;
+  /** The newest trade's price text ('' before any trade). */
+  lastTradePrice = '';
   openAggregate: OpenAggregate | null = null;
   lastTradeId = 0;
   // The diff of the batch being applied (the real-time `@depth` stream).
@@ -94,6 +97,8 @@ class MarketState {
   tradesDirty = true;
   klinesDirty = true;
   readonly klinePublishedOpenMs = new Map<KlineInterval, number>();
+  /** PubSub channel names by stream, built once (a publish then hashes no new string). */
+  private readonly channels = new Map<string, string>();
 
   constructor(
     readonly marketId: number,
@@ -103,7 +108,18 @@ class MarketState {
     limits: MarketDataLimits,
   ) {
     this.rolling = new RollingWindow(limits.tickerWindowMs);
+    this.trades = new RecentJsonTexts(limits.recentTradesMax);
+    this.aggregates = new RecentJsonTexts(limits.recentTradesMax);
     for (const interval of klineIntervals) this.candles.set(interval, new CandleSeries(interval, limits.candlesKeptMax));
+  }
+
+  channel(stream: string): string {
+    let channel = this.channels.get(stream);
+    if (channel === undefined) {
+      channel = marketChannel(this.symbol, stream);
+      this.channels.set(stream, channel);
+    }
+    return channel;
   }
 
   top(): BookTop {
@@ -182,18 +198,16 @@ export async function startMarketData(deps: MarketDataDeps): Promise<MarketDataS
   }
 
   let pending: Promise<void>[] = [];
+  function publishOn(channel: string, payload: string): void {
+    pending.push(deps.pubsub.publish(channel, payload).catch((error) => logger.error({ err: error, channel }, 'publish failed')));
+  }
   function publish(symbol: string, stream: string, payload: string): void {
-    pending.push(deps.pubsub.publish(marketChannel(symbol, stream), payload).catch((error) => logger.error({ err: error, stream }, 'publish failed')));
+    publishOn(marketChannel(symbol, stream), payload);
   }
   async function drainPublishes(): Promise<void> {
     const inFlight = pending;
     pending = [];
     await Promise.all(inFlight);
-  }
-
-  function pushBounded<T>(list: T[], item: T): void {
-    list.push(item);
-    if (list.length > limits.recentTradesMax) list.splice(0, list.length - limits.recentTradesMax);
   }
 
   function flushAggregate(state: MarketState, live: boolean): void {
@@ -206,15 +220,16 @@ export async function startMarketData(deps: MarketDataDeps): Promise<MarketDataS
       a: open.firstTradeId, p: formatPrice(state.format, open.priceTicks), q: formatQuantity(state.format, open.quantityLots),
       f: open.firstTradeId, l: open.lastTradeId, T: open.timeMs, m: open.buyerIsMaker, M: true,
     };
-    pushBounded(state.aggregates, aggregate);
+    state.aggregates.push(restAggregateTradeText(aggregate));
     state.tradesDirty = true;
-    if (live) publish(state.symbol, 'aggTrade', aggregateTradeStreamPayload(state.format, aggregate, open.timeMs));
+    if (live) publishOn(state.channel('aggTrade'), aggregateTradeStreamPayload(state.format, aggregate, open.timeMs));
   }
 
   function applyTrade(state: MarketState, trade: TradeFacts & { takerOrderId: number }, live: boolean): void {
     if (trade.tradeId <= state.lastTradeId) return;
     state.lastTradeId = trade.tradeId;
-    pushBounded(state.trades, restTrade(state.format, trade));
+    state.trades.push(restTradeText(state.format, trade));
+    state.lastTradePrice = formatPrice(state.format, trade.priceTicks);
     state.tradesDirty = true;
     state.klinesDirty = true;
     for (const series of state.candles.values()) {
@@ -233,7 +248,7 @@ export async function startMarketData(deps: MarketDataDeps): Promise<MarketDataS
         firstTradeId: trade.tradeId, lastTradeId: trade.tradeId, timeMs: trade.timeMs, buyerIsMaker: trade.buyerIsMaker,
       };
     }
-    if (live) publish(state.symbol, 'trade', tradeStreamPayload(state.format, trade, trade.timeMs));
+    if (live) publishOn(state.channel('trade'), tradeStreamPayload(state.format, trade, trade.timeMs));
   }
 
   function onTradeExecuted(event: EngineEvent): void {
@@ -303,7 +318,7 @@ export async function startMarketData(deps: MarketDataDeps): Promise<MarketDataS
   function publishBatchDiffs(touched: Set<MarketState>): void {
     for (const state of touched) {
       if (state.batchFirstUpdateId !== 0) {
-        publish(state.symbol, 'depth', depthUpdatePayload(
+        publishOn(state.channel('depth'), depthUpdatePayload(
           state.format, state.batchTimeMs, state.batchFirstUpdateId, state.batchLastUpdateId, state.batchBids, state.batchAsks,
         ));
         state.batchFirstUpdateId = 0;
@@ -314,7 +329,7 @@ export async function startMarketData(deps: MarketDataDeps): Promise<MarketDataS
       const key = `${top.bidPrice}|${top.bidQty}|${top.askPrice}|${top.askQty}`;
       if (key !== state.lastBookTicker) {
         state.lastBookTicker = key;
-        publish(state.symbol, 'bookTicker', bookTickerPayload(state.format, state.book.updateId, top));
+        publishOn(state.channel('bookTicker'), bookTickerPayload(state.format, state.book.updateId, top));
       }
     }
   }
@@ -389,10 +404,9 @@ export async function startMarketData(deps: MarketDataDeps): Promise<MarketDataS
       }
       if (state.tradesDirty) {
         state.tradesDirty = false;
-        writes.push(deps.cache.set(cacheKeys.trades(state.symbol), JSON.stringify(state.trades)));
-        writes.push(deps.cache.set(cacheKeys.aggregateTrades(state.symbol), JSON.stringify(state.aggregates)));
-        const last = state.trades[state.trades.length - 1];
-        if (last) writes.push(deps.cache.set(cacheKeys.lastPrice(state.symbol), JSON.stringify({ symbol: state.symbol, price: last.price })));
+        writes.push(deps.cache.set(cacheKeys.trades(state.symbol), state.trades.jsonArray()));
+        writes.push(deps.cache.set(cacheKeys.aggregateTrades(state.symbol), state.aggregates.jsonArray()));
+        if (state.trades.length > 0) writes.push(deps.cache.set(cacheKeys.lastPrice(state.symbol), JSON.stringify({ symbol: state.symbol, price: state.lastTradePrice })));
       }
     }
     await Promise.all(writes);

@@ -78,7 +78,42 @@ export interface TranslatorReads {
   order(orderId: number): OrderView | null;
 }
 
+/**
+ * The balances one command changed for one account, in the order the assets were first
+ * changed (an asset changed twice keeps its place and takes the later values), as the
+ * message's `B` list. Reused from command to command: cleared, never reallocated.
+ */
+class PositionChanges {
+  event: EngineEvent | null = null;
+  readonly assetIds: number[] = [];
+  readonly availableAtoms: number[] = [];
+  readonly heldAtoms: number[] = [];
+
+  set(assetId: number, availableAtoms: number, heldAtoms: number): void {
+    let index = this.assetIds.indexOf(assetId);
+    if (index < 0) {
+      index = this.assetIds.length;
+      this.assetIds.push(assetId);
+    }
+    this.availableAtoms[index] = availableAtoms;
+    this.heldAtoms[index] = heldAtoms;
+  }
+
+  clear(): void {
+    this.event = null;
+    this.assetIds.length = 0;
+    this.availableAtoms.length = 0;
+    this.heldAtoms.length = 0;
+  }
+}
+
 export class UserEventTranslator {
+  /** Accounts whose balances the command being read changed, in the order they were first changed. */
+  private readonly positionAccounts: number[] = [];
+  private readonly positionsByAccount = new Map<number, PositionChanges>();
+  /** Cleared PositionChanges kept for the next commands (at most the accounts of one command). */
+  private readonly spentPositions: PositionChanges[] = [];
+
   private readonly orders = new Map<number, OrderState>();
   private readonly assets = new Map<number, { code: string; scale: number }>();
   private readonly markets = new Map<number, MarketInfo>();
@@ -170,6 +205,53 @@ export class UserEventTranslator {
     return order.orderType === OrderType.LimitMaker || (order.orderType === OrderType.Limit && order.timeInForce === TimeInForce.GTC);
   }
 
+  /** Records one BalanceChanged of the command being read. */
+  private changePosition(event: EngineEvent): void {
+    const accountId = event.accountId as number;
+    let changes = this.positionsByAccount.get(accountId);
+    if (changes === undefined) {
+      changes = this.spentPositions.pop() ?? new PositionChanges();
+      this.positionsByAccount.set(accountId, changes);
+      this.positionAccounts.push(accountId);
+    }
+    changes.event = event;
+    changes.set(event.assetId as number, event.availableAtoms as number, event.heldAtoms as number);
+  }
+
+  /** Emits one outboundAccountPosition per account the command being read changed, and forgets them. */
+  private flushPositions(messages: UserMessage[]): void {
+    const accounts = this.positionAccounts;
+    if (accounts.length === 0) return;
+    for (let accountIndex = 0; accountIndex < accounts.length; accountIndex++) {
+      const accountId = accounts[accountIndex]!;
+      const changes = this.positionsByAccount.get(accountId)!;
+      const list: { a: string; f: string; l: string }[] = new Array(changes.assetIds.length);
+      for (let index = 0; index < changes.assetIds.length; index++) {
+        const assetId = changes.assetIds[index]!;
+        const asset = this.assets.get(assetId);
+        const scale = asset?.scale ?? 0;
+        list[index] = { a: asset?.code ?? String(assetId), f: formatAssetAtoms(changes.availableAtoms[index]!, scale), l: formatAssetAtoms(changes.heldAtoms[index]!, scale) };
+      }
+      const event = changes.event!;
+      messages.push({ accountId, payload: { e: 'outboundAccountPosition', E: event.timestampMs, u: event.timestampMs, B: list } });
+      changes.clear();
+      this.spentPositions.push(changes);
+    }
+    accounts.length = 0;
+    this.positionsByAccount.clear();
+  }
+
+  /** Forgets positions a translation that threw left behind (a batch's positions never leak into the next). */
+  private discardPositions(): void {
+    for (const accountId of this.positionAccounts) {
+      const changes = this.positionsByAccount.get(accountId)!;
+      changes.clear();
+      this.spentPositions.push(changes);
+    }
+    this.positionAccounts.length = 0;
+    this.positionsByAccount.clear();
+  }
+
   translate(events: readonly EngineEvent[]): TranslatedBatch {
     const messages: UserMessage[] = [];
     const notifications: NotificationDraft[] = [];
@@ -178,25 +260,15 @@ export class UserEventTranslator {
       messages.push({ accountId, payload: report });
       notifications.push({ accountId, kind, eventSequence: event.eventSequence, part, timeMs: event.timestampMs, payload: report });
     };
-    // Balances changed by the command being read, flushed as one outboundAccountPosition per account.
+    // Balances changed by the command being read are flushed as one outboundAccountPosition
+    // per account when the next command starts (and at the end of the batch).
     let positionCommand = -1;
-    let positions = new Map<number, { event: EngineEvent; balances: Map<number, { available: number; held: number }> }>();
-    const flushPositions = () => {
-      for (const [accountId, { event, balances }] of positions) {
-        const list = [...balances.entries()].map(([assetId, balance]) => {
-          const asset = this.assets.get(assetId);
-          const scale = asset?.scale ?? 0;
-          return { a: asset?.code ?? String(assetId), f: formatAssetAtoms(balance.available, scale), l: formatAssetAtoms(balance.held, scale) };
-        });
-        messages.push({ accountId, payload: { e: 'outboundAccountPosition', E: event.timestampMs, u: event.timestampMs, B: list } });
-      }
-      positions = new Map();
-    };
+    this.discardPositions();
 
     for (let index = 0; index < events.length; index++) {
       const event = events[index]!;
       if (event.commandSequence !== positionCommand) {
-        flushPositions();
+        this.flushPositions(messages);
         positionCommand = event.commandSequence;
       }
       switch (event.type) {
@@ -227,24 +299,23 @@ export class UserEventTranslator {
           const priceTicks = event.priceTicks as number;
           const lots = event.quantityLots as number;
           const quoteAtoms = priceTicks * lots * (this.markets.get(event.marketId as number)?.quoteAtomsPerTickLot ?? 0);
-          const roles: [number, number, boolean, number][] = [
-            [event.makerOrderId as number, event.makerAccountId as number, true, event.makerFeeAtoms as number],
-            [event.takerOrderId as number, event.takerAccountId as number, false, event.takerFeeAtoms as number],
-          ];
-          roles.forEach(([orderId, accountId, isMaker, feeAtoms], part) => {
+          // The maker's report first (part 0), then the taker's (part 1).
+          for (let part = 0; part < 2; part++) {
+            const isMaker = part === 0;
+            const orderId = (isMaker ? event.makerOrderId : event.takerOrderId) as number;
             const order = this.orderState(orderId);
-            if (!order) return;
+            if (!order) continue;
             order.filledLots += lots;
             order.filledQuoteAtoms += quoteAtoms;
             const filled = this.fillsCompletely(events, index, orderId);
             if (filled) this.orders.delete(orderId);
             const report = this.report(order, event, {
               executionType: 'TRADE', status: filled ? 'FILLED' : 'PARTIALLY_FILLED', lastLots: lots, lastPriceTicks: priceTicks,
-              lastQuoteAtoms: quoteAtoms, commissionAtoms: feeAtoms, tradeId: event.tradeId as number, isMaker,
-              onBook: !filled && (isMaker || this.canRest(order)),
+              lastQuoteAtoms: quoteAtoms, commissionAtoms: (isMaker ? event.makerFeeAtoms : event.takerFeeAtoms) as number,
+              tradeId: event.tradeId as number, isMaker, onBook: !filled && (isMaker || this.canRest(order)),
             });
-            emitOrder(accountId, event, report, 'fill', part);
-          });
+            emitOrder((isMaker ? event.makerAccountId : event.takerAccountId) as number, event, report, 'fill', part);
+          }
           break;
         }
         case 'OrderFilled':
@@ -277,17 +348,9 @@ export class UserEventTranslator {
           emitOrder(order.accountId, event, this.report(order, event, { executionType: 'REPLACED', status, onBook: true }), 'order');
           break;
         }
-        case 'BalanceChanged': {
-          const accountId = event.accountId as number;
-          let entry = positions.get(accountId);
-          if (!entry) {
-            entry = { event, balances: new Map() };
-            positions.set(accountId, entry);
-          }
-          entry.event = event;
-          entry.balances.set(event.assetId as number, { available: event.availableAtoms as number, held: event.heldAtoms as number });
+        case 'BalanceChanged':
+          this.changePosition(event);
           break;
-        }
         case 'Deposited':
         case 'WithdrawRequested':
         case 'WithdrawCompleted':
@@ -298,7 +361,7 @@ export class UserEventTranslator {
           break;
       }
     }
-    flushPositions();
+    this.flushPositions(messages);
     return { messages, notifications };
   }
 
