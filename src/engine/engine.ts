@@ -139,6 +139,13 @@ if (
 ) {
   throw new Error('engine.ts: NumberField / LinkField differ from the order layout in book.ts');
 }
+// The hot paths index by side instead of branching on it: MarketState.books[side - 1] is the
+// side's book and books[2 - side] the opposite one; an order's hold balance is its link at
+// baseBalance + 2 - side (quote for a buy, base for a sell), and so is the cached slot at
+// accountCachedBalances[2 x account + 2 - side]; 3 - 2 x side is the side's sign (buy 1, sell -1).
+if (Side.Buy !== 1 || Side.Sell !== 2 || LinkField.quoteBalance !== LinkField.baseBalance + 1) {
+  throw new Error('engine.ts: side-indexed paths expect Side.Buy = 1, Side.Sell = 2 and quoteBalance after baseBalance');
+}
 
 /** An order's side, order type, time in force and STP mode, from its packed kind field (book.packKind). */
 function kindSide(links: Int32Array, slot: number): number {
@@ -209,16 +216,20 @@ export class Engine implements MatchingEngine {
   private accountTail = new Int32Array(initialAccountCapacity).fill(none);
   /** Index + 1 of each small accountId (0 = unknown): one array read instead of a Map lookup. */
   private accountIndexBySmallId = new Int32Array(initialAccountCapacity);
-  /** The market whose balance slots each account last used (0 = none), and those slots. */
+  /**
+   * The market whose balance slots each account last used (0 = none), and those slots: base
+   * at 2 x account, quote at 2 x account + 1 (so a side's hold slot is at 2 x account + 2 - side).
+   */
   private accountCachedMarket = new Int32Array(initialAccountCapacity);
-  private accountCachedBase = new Int32Array(initialAccountCapacity);
-  private accountCachedQuote = new Int32Array(initialAccountCapacity);
+  private accountCachedBalances = new Int32Array(initialAccountCapacity * 2);
 
   // Balances: one slot per (account, asset), key = accountIndex * balanceKeyStride + assetId.
   private balanceKeyStride: number;
   private balanceSlotByKey = new Map<number, number>();
   private balanceCount = 0;
   private balanceAccount = new Int32Array(initialBalanceCapacity);
+  /** The owner's accountId of each balance slot, so BalanceChanged reads it in one load. */
+  private balanceAccountId = new Float64Array(initialBalanceCapacity);
   private balanceAsset = new Int32Array(initialBalanceCapacity);
   private available = new Float64Array(initialBalanceCapacity);
   private held = new Float64Array(initialBalanceCapacity);
@@ -242,7 +253,11 @@ export class Engine implements MatchingEngine {
   private out: EventBuffer | null = null;
   private timestampMs = 0;
   private stamp = 0;
-  private touched = new Int32Array(64);
+  /**
+   * Balance slots touched by this command, in touch order. As long as the balance tables: a
+   * command touches each slot at most once, so touch() needs no capacity check.
+   */
+  private touched = new Int32Array(initialBalanceCapacity);
   private touchedCount = 0;
   // Results of walkBook(), kept in fields so the walk allocates nothing.
   private walkLots = 0;
@@ -381,7 +396,7 @@ export class Engine implements MatchingEngine {
     const priceTicks = levels.priceTicks[level]!;
     this.emitLevel(market, side, level, priceTicks);
     if (levels.orderCount[level] === 0) {
-      (side === Side.Buy ? market.bids : market.asks).remove(priceTicks);
+      market.books[side - 1]!.remove(priceTicks);
       levels.release(level);
     }
   }
@@ -390,26 +405,20 @@ export class Engine implements MatchingEngine {
   private touch(balance: number): void {
     if (this.touchStamp[balance] === this.stamp) return;
     this.touchStamp[balance] = this.stamp;
-    if (this.touchedCount === this.touched.length) this.growTouched();
     this.touched[this.touchedCount++] = balance;
-  }
-
-  private growTouched(): void {
-    const grown = new Int32Array(this.touched.length * 2);
-    grown.set(this.touched);
-    this.touched = grown;
   }
 
   private emitBalanceChanges(): void {
     const touched = this.touched;
+    const touchedCount = this.touchedCount;
     const out = this.out!;
     // Fields are written straight into the slots: balances are doubles, which a call that
     // is not inlined would box on the heap.
-    for (let index = 0; index < this.touchedCount; index++) {
+    for (let index = 0; index < touchedCount; index++) {
       const balance = touched[index]!;
       const at = out.beginEventUnzeroed(EventType.BalanceChanged);
       const slots = out.slots;
-      slots[at] = this.accountIds[this.balanceAccount[balance]!]!;
+      slots[at] = this.balanceAccountId[balance]!;
       slots[at + 1] = this.balanceAsset[balance]!;
       slots[at + 2] = this.available[balance]!;
       slots[at + 3] = this.held[balance]!;
@@ -440,8 +449,7 @@ export class Engine implements MatchingEngine {
       this.accountHead = growInt32(this.accountHead, capacity, none);
       this.accountTail = growInt32(this.accountTail, capacity, none);
       this.accountCachedMarket = growInt32(this.accountCachedMarket, capacity, 0);
-      this.accountCachedBase = growInt32(this.accountCachedBase, capacity, 0);
-      this.accountCachedQuote = growInt32(this.accountCachedQuote, capacity, 0);
+      this.accountCachedBalances = growInt32(this.accountCachedBalances, capacity * 2, 0);
     }
     this.accountIds[index] = accountId;
     this.accountIndexById.set(accountId, index);
@@ -458,12 +466,12 @@ export class Engine implements MatchingEngine {
 
   /**
    * The account's balance slots in the market's base and quote assets, created when
-   * missing, left in cachedBase/cachedQuote. Cached per account for its last market.
+   * missing, left in accountCachedBalances. Cached per account for its last market.
    */
   private marketBalances(accountIndex: number, market: MarketState): void {
     if (this.accountCachedMarket[accountIndex] !== market.marketId) {
-      this.accountCachedBase[accountIndex] = this.balanceOrCreate(accountIndex, market.baseAssetId);
-      this.accountCachedQuote[accountIndex] = this.balanceOrCreate(accountIndex, market.quoteAssetId);
+      this.accountCachedBalances[accountIndex * 2] = this.balanceOrCreate(accountIndex, market.baseAssetId);
+      this.accountCachedBalances[accountIndex * 2 + 1] = this.balanceOrCreate(accountIndex, market.quoteAssetId);
       this.accountCachedMarket[accountIndex] = market.marketId;
     }
   }
@@ -485,6 +493,8 @@ export class Engine implements MatchingEngine {
       const account = new Int32Array(capacity);
       account.set(this.balanceAccount);
       this.balanceAccount = account;
+      this.balanceAccountId = growFloat64(this.balanceAccountId, capacity);
+      this.touched = growInt32(this.touched, capacity, 0);
       const asset = new Int32Array(capacity);
       asset.set(this.balanceAsset);
       this.balanceAsset = asset;
@@ -499,6 +509,7 @@ export class Engine implements MatchingEngine {
       this.touchStamp = stamps;
     }
     this.balanceAccount[slot] = accountIndex;
+    this.balanceAccountId[slot] = this.accountIds[accountIndex]!;
     this.balanceAsset[slot] = assetId;
     this.balanceSlotByKey.set(key, slot);
     return slot;
@@ -515,8 +526,10 @@ export class Engine implements MatchingEngine {
     const orderType = command.orderType;
     const timeInForce = command.timeInForce;
     const stpMode = command.stpMode;
+    // (side === Buy) === (side === Sell) holds exactly when the side is neither (it cannot be
+    // both), and is computed without a branch on which side it is (the flow makes that unpredictable).
     if (
-      (side !== Side.Buy && side !== Side.Sell) ||
+      (side === Side.Buy) === (side === Side.Sell) ||
       (orderType !== OrderType.Limit && orderType !== OrderType.Market && orderType !== OrderType.LimitMaker) ||
       (timeInForce !== 0 && timeInForce !== TimeInForce.GTC && timeInForce !== TimeInForce.IOC && timeInForce !== TimeInForce.FOK) ||
       (stpMode !== StpMode.AccountDefault && stpMode !== StpMode.None && stpMode !== StpMode.ExpireTaker &&
@@ -591,14 +604,12 @@ export class Engine implements MatchingEngine {
       return this.rejectOrder(command, Reason.MARKET_NOTIONAL_BELOW_MIN);
     }
     // 8. LIMIT_MAKER must not cross any resting order (the account's own included).
-    if (orderType === OrderType.LimitMaker) {
-      const opposite = side === Side.Buy ? market.asks : market.bids;
-      const best = opposite.best();
-      if (best !== none) {
-        const bestPrice = this.levels.priceTicks[best]!;
-        if (side === Side.Buy ? priceTicks >= bestPrice : priceTicks <= bestPrice) return this.rejectOrder(command, Reason.MATCH_WOULD_CROSS);
-      }
-    }
+    // The opposite book's keys are its sign x price, so sign x priceTicks + (its best key) >= 0
+    // says the order would cross: a buy at or above the best ask, a sell at or below the best bid.
+    const sign = 3 - 2 * side;
+    const opposite = market.books[2 - side]!;
+    const crosses = opposite.count > 0 && sign * priceTicks + opposite.keys[opposite.count - 1]! >= 0;
+    if (orderType === OrderType.LimitMaker && crosses) return this.rejectOrder(command, Reason.MATCH_WOULD_CROSS);
     // 9. Open orders limit, for orders that could rest.
     const accountIndex = this.findAccount(accountId);
     const couldRest = orderType === OrderType.LimitMaker || (orderType === OrderType.Limit && timeInForce === TimeInForce.GTC);
@@ -613,9 +624,14 @@ export class Engine implements MatchingEngine {
     const makerFeeBps = market.makerFeeBps;
     const takerFeeBps = market.takerFeeBps;
     let holdAtoms: number;
-    if (side === Side.Buy) {
-      if (isLimit) holdAtoms = buyHoldAtoms(priceTicks, quantityLots, quoteAtomsPerTickLot, makerFeeBps > takerFeeBps ? makerFeeBps : takerFeeBps);
-      else if (byQuote) holdAtoms = quoteAmountAtoms;
+    if (isLimit) {
+      // Both sides' holds are computed and the side's one is kept by arithmetic (buying is 1
+      // for a buy, 0 for a sell): both are exact integers, so the result is exactly one of them.
+      const buying = 2 - side;
+      const buyHold = buyHoldAtoms(priceTicks, quantityLots, quoteAtomsPerTickLot, makerFeeBps > takerFeeBps ? makerFeeBps : takerFeeBps);
+      holdAtoms = buying * buyHold + (1 - buying) * (quantityLots * market.lotAtoms);
+    } else if (side === Side.Buy) {
+      if (byQuote) holdAtoms = quoteAmountAtoms;
       else {
         this.walkBook(market.asks, 1, Infinity, accountIndex, resolvedStp, quantityLots, 0, takerFeeBps, market);
         holdAtoms = this.walkCostAtoms;
@@ -630,7 +646,7 @@ export class Engine implements MatchingEngine {
     // and a call result would be boxed on the heap for every order.
     let holdBalance: number;
     if (accountIndex !== none && this.accountCachedMarket[accountIndex] === market.marketId) {
-      holdBalance = side === Side.Buy ? this.accountCachedQuote[accountIndex]! : this.accountCachedBase[accountIndex]!;
+      holdBalance = this.accountCachedBalances[accountIndex * 2 + 2 - side]!;
     } else {
       holdBalance = this.findBalance(accountIndex, side === Side.Buy ? market.quoteAssetId : market.baseAssetId);
     }
@@ -641,17 +657,10 @@ export class Engine implements MatchingEngine {
     const ownerIndex = accountIndex === none ? this.accountIndexOrCreate(accountId) : accountIndex;
     // Fast path for the most common command: a LIMIT_MAKER (step 8 made sure it does not
     // cross) or a GTC limit that does not cross rests at once, in one pass.
-    if (couldRest) {
-      const best = (side === Side.Buy ? market.asks : market.bids).best();
-      if (best === none || (side === Side.Buy ? priceTicks < this.levels.priceTicks[best]! : priceTicks > this.levels.priceTicks[best]!)) {
-        return this.acceptResting(command, market, resolvedStp, holdAtoms, ownerIndex);
-      }
-    }
+    if (couldRest && !crosses) return this.acceptResting(command, market, resolvedStp, holdAtoms, ownerIndex);
     const taker = this.acceptOrder(command, market, resolvedStp, holdAtoms, ownerIndex);
     if (timeInForce === TimeInForce.FOK) {
-      const opposite = side === Side.Buy ? market.asks : market.bids;
-      const sign = side === Side.Buy ? 1 : -1;
-      this.walkBook(opposite, sign, sign * priceTicks, this.pool.links[taker * LinkField.stride + LinkField.accountIndex]!, resolvedStp, quantityLots, 0, takerFeeBps, market);
+      this.walkBook(opposite, sign, sign * priceTicks, ownerIndex, resolvedStp, quantityLots, 0, takerFeeBps, market);
       if (this.walkLots < quantityLots) {
         this.emitOrderEnd(EventType.OrderExpired, taker, quantityLots, ExpireReason.FillOrKillUnfillable);
         return this.closeOrder(taker);
@@ -685,8 +694,8 @@ export class Engine implements MatchingEngine {
     pool.links[slot * LinkField.stride + LinkField.accountPrevious] = none;
     pool.links[slot * LinkField.stride + LinkField.accountNext] = none;
     this.marketBalances(accountIndex, market);
-    const baseBalance = this.accountCachedBase[accountIndex]!;
-    const quoteBalance = this.accountCachedQuote[accountIndex]!;
+    const baseBalance = this.accountCachedBalances[accountIndex * 2]!;
+    const quoteBalance = this.accountCachedBalances[accountIndex * 2 + 1]!;
     pool.links[slot * LinkField.stride + LinkField.baseBalance] = baseBalance;
     pool.links[slot * LinkField.stride + LinkField.quoteBalance] = quoteBalance;
     // A free slot's clientOrderId is already '' (OrderPool.release), so only a real one is stored.
@@ -714,7 +723,7 @@ export class Engine implements MatchingEngine {
     slots[at + 9] = stpMode;
     // An empty clientOrderId is left as the column's null (read as '' by every decoder).
     if (command.clientOrderId !== '') out.setString0(command.clientOrderId);
-    const holdBalance = side === Side.Buy ? quoteBalance : baseBalance;
+    const holdBalance = this.accountCachedBalances[accountIndex * 2 + 2 - side]!;
     this.available[holdBalance] -= holdAtoms;
     this.held[holdBalance] += holdAtoms;
     this.touch(holdBalance);
@@ -738,8 +747,9 @@ export class Engine implements MatchingEngine {
     const quantityLots = command.quantityLots;
     const clientOrderId = command.clientOrderId;
     this.marketBalances(accountIndex, market);
-    const baseBalance = this.accountCachedBase[accountIndex]!;
-    const quoteBalance = this.accountCachedQuote[accountIndex]!;
+    const cached = accountIndex * 2;
+    const baseBalance = this.accountCachedBalances[cached]!;
+    const quoteBalance = this.accountCachedBalances[cached + 1]!;
     // OrderAccepted is begun before BookLevelChanged: events take sequences in that order.
     const out = this.out!;
     const at = out.beginEventUnzeroed(EventType.OrderAccepted);
@@ -764,13 +774,13 @@ export class Engine implements MatchingEngine {
           priceTicks, quantityLots, command.quoteAmountAtoms),
       );
     }
-    const holdBalance = side === Side.Buy ? quoteBalance : baseBalance;
+    const holdBalance = this.accountCachedBalances[cached + 2 - side]!;
     this.available[holdBalance] -= holdAtoms;
     this.held[holdBalance] += holdAtoms;
     this.touch(holdBalance);
     // The back of its price level and of its owner's open orders (orderId order: it is the newest).
     const levels = this.levels;
-    const level = (side === Side.Buy ? market.bids : market.asks).findOrInsert(priceTicks, levels);
+    const level = market.books[side - 1]!.findOrInsert(priceTicks, levels);
     const tail = levels.tail[level]!;
     const accountTail = this.accountTail[accountIndex]!;
     const numbers = pool.numbers;
@@ -875,8 +885,8 @@ export class Engine implements MatchingEngine {
     const pool = this.pool;
     const levels = this.levels;
     const takerSide = kindSide(pool.links, taker);
-    const book = takerSide === Side.Buy ? market.asks : market.bids;
-    const sign = takerSide === Side.Buy ? 1 : -1;
+    const book = market.books[2 - takerSide]!;
+    const sign = 3 - 2 * takerSide;
     const limitKey = kindOrderType(pool.links, taker) === OrderType.Market ? Infinity : sign * pool.numbers[taker * NumberField.stride + NumberField.priceTicks]!;
     const takerAccount = pool.links[taker * LinkField.stride + LinkField.accountIndex]!;
     const stpMode = kindStpMode(pool.links, taker);
@@ -1020,7 +1030,7 @@ export class Engine implements MatchingEngine {
     this.levels.quantityLots[level] -= fillLots;
     if (makerFilled === pool.numbers[maker * NumberField.stride + NumberField.quantityLots]) this.closeFilledMaker(maker, level);
     // The maker is on the other side of the taker (its slot may be free by now).
-    this.levelChanged(market, takerSide === Side.Buy ? Side.Sell : Side.Buy, level);
+    this.levelChanged(market, 3 - takerSide, level);
   }
 
   /**
@@ -1094,7 +1104,7 @@ export class Engine implements MatchingEngine {
     this.emitOrderEnd(EventType.OrderExpired, maker, remainingLots, ExpireReason.SelfTradePrevention);
     const side = kindSide(pool.links, maker);
     // docs/engine.md: an STP-expired maker touches (maker, its hold asset). (Fix from the engine tests.)
-    this.touch(side === Side.Buy ? pool.links[maker * LinkField.stride + LinkField.quoteBalance]! : pool.links[maker * LinkField.stride + LinkField.baseBalance]!);
+    this.touch(pool.links[maker * LinkField.stride + LinkField.baseBalance + 2 - side]!);
     this.levels.quantityLots[level] -= remainingLots;
     this.unlinkResting(maker, level);
     this.closeOrder(maker);
@@ -1131,7 +1141,7 @@ export class Engine implements MatchingEngine {
     const levels = this.levels;
     const side = kindSide(pool.links, slot);
     const priceTicks = pool.numbers[slot * NumberField.stride + NumberField.priceTicks]!;
-    const level = (side === Side.Buy ? market.bids : market.asks).findOrInsert(priceTicks, levels);
+    const level = market.books[side - 1]!.findOrInsert(priceTicks, levels);
     const tail = levels.tail[level]!;
     pool.links[slot * LinkField.stride + LinkField.level] = level;
     pool.links[slot * LinkField.stride + LinkField.previous] = tail;
@@ -1182,7 +1192,7 @@ export class Engine implements MatchingEngine {
     const pool = this.pool;
     const holdAtoms = pool.numbers[slot * NumberField.stride + NumberField.heldAtoms]!;
     if (holdAtoms !== 0) {
-      const holdBalance = kindSide(pool.links, slot) === Side.Buy ? pool.links[slot * LinkField.stride + LinkField.quoteBalance]! : pool.links[slot * LinkField.stride + LinkField.baseBalance]!;
+      const holdBalance = pool.links[slot * LinkField.stride + LinkField.baseBalance + 2 - kindSide(pool.links, slot)]!;
       this.held[holdBalance] -= holdAtoms;
       this.available[holdBalance] += holdAtoms;
       pool.numbers[slot * NumberField.stride + NumberField.heldAtoms] = 0;
@@ -1264,7 +1274,7 @@ export class Engine implements MatchingEngine {
     slots[at + 2] = links[link + LinkField.marketIndex]!;
     slots[at + 3] = remainingLots;
     slots[at + 4] = reason;
-    const holdBalance = side === Side.Buy ? links[link + LinkField.quoteBalance]! : links[link + LinkField.baseBalance]!;
+    const holdBalance = links[link + LinkField.baseBalance + 2 - side]!;
     this.touch(holdBalance);
     // Out of its level's FIFO list.
     const previous = links[link + LinkField.previous]!;

@@ -51,6 +51,12 @@ export class MarketState {
   feeQuoteBalance = none;
   readonly bids = new BookSide(1);
   readonly asks = new BookSide(-1);
+  /**
+   * The two book sides indexed by side - 1 (Side.Buy = 1: bids, Side.Sell = 2: asks), so the
+   * hot paths pick a side's book, or the opposite one (index 2 - side), by arithmetic on the
+   * side instead of a branch that the order flow makes unpredictable.
+   */
+  readonly books: readonly BookSide[] = [this.bids, this.asks];
   readonly lotAtoms: number;
   readonly quoteAtomsPerTickLot: number;
   readonly maxPriceTicks: number;
