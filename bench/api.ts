@@ -7,12 +7,12 @@
 // usage: npm run bench:api [-- --duration 10 --connections 64 --users 8]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { freePort } from '../src/cluster/processes.ts';
+import { threadCpuSeconds, totalOf } from './thread-cpu.ts';
 
 const benchLimits = {
   /** Time to wait for a child server to answer before giving up. */
@@ -26,37 +26,6 @@ const benchLimits = {
   /** Below this share of one core over a poll, the server counts as settled. */
   settledCoreShareMax: 0.1,
 };
-
-/** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux). */
-const procTicksPerSecond = 100;
-
-/** CPU seconds used so far by each thread of `pid`, by thread id (Linux /proc; empty elsewhere). */
-function threadCpuSeconds(pid: number): Map<number, number> {
-  const seconds = new Map<number, number>();
-  let threadIds: string[];
-  try {
-    threadIds = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return seconds;
-  }
-  for (const threadId of threadIds) {
-    try {
-      const text = readFileSync(`/proc/${pid}/task/${threadId}/stat`, 'utf8');
-      // Fields after the parenthesized name: state is field 3, utime 14, stime 15.
-      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      seconds.set(Number(threadId), (Number(fields[11]) + Number(fields[12])) / procTicksPerSecond);
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return seconds;
-}
-
-function totalOf(seconds: Map<number, number>): number {
-  let total = 0;
-  for (const value of seconds.values()) total += value;
-  return total;
-}
 
 /** Where the server's CPU went between two samples: its main thread, its busiest other thread, all threads. */
 interface ServerCpu {

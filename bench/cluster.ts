@@ -55,7 +55,7 @@ function parseOptions(argv: string[]): Options {
         '  --skip-failover  leaves out the failover phase (quicker runs while tuning)\n' +
         '  --fixed-rate N   adds an open-loop phase at N orders/s with CPU and system calls per order by role\n' +
         '                   (the same offered load in every run, so A/B runs compare on a busy machine)\n' +
-        '  --record         writes the figures into the "Cluster" section of bench/RESULTS.md',
+        '  --record         adds the figures as a dated block at the top of the "Cluster" section of bench/RESULTS.md',
     );
     process.exit(0);
   }
@@ -557,18 +557,25 @@ async function main(): Promise<void> {
   }
 }
 
-/** Replaces (or appends) the "## Cluster" section of bench/RESULTS.md, leaving the others alone. */
+/**
+ * Adds the run as a new "### Recorded run" block at the top of the "## Cluster" section of
+ * bench/RESULTS.md (creating the section when missing), so earlier recorded runs stay
+ * below it as history; the other sections are left alone.
+ */
 function recordResults(lines: string[]): void {
   const path = join(repositoryRoot, 'bench/RESULTS.md');
   const text = readFileSync(path, 'utf8');
-  const section = `## Cluster\n\n${lines.join('\n')}\n`;
-  const start = text.indexOf('## Cluster\n');
+  const stamp = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const block = `### Recorded run (${stamp} UTC, \`npm run bench:cluster -- ${process.argv.slice(2).join(' ')}\`)\n\n${lines.join('\n')}\n`;
+  const heading = '## Cluster\n';
+  const start = text.indexOf(heading);
   if (start < 0) {
-    writeFileSync(path, `${text.trimEnd()}\n\n${section}`);
+    writeFileSync(path, `${text.trimEnd()}\n\n${heading}\n${block}`);
     return;
   }
-  const next = text.indexOf('\n## ', start + 1);
-  writeFileSync(path, `${text.slice(0, start)}${section}${next < 0 ? '' : text.slice(next)}`);
+  const bodyStart = start + heading.length;
+  const rest = text.slice(bodyStart).replace(/^\n+/, '');
+  writeFileSync(path, `${text.slice(0, bodyStart)}\n${block}\n${rest}`);
 }
 
 await main();

@@ -6,7 +6,6 @@
 // of the database thread and of the main thread per order, and the wall time.
 //
 // usage: npm run bench:projection [-- --orders 30000 --users 8 --delivery-events 2000 --runs 1]
-import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +23,7 @@ import { createEmbeddedMetrics, instrumentSqlDatabase } from '../src/adapters/me
 import { startLedgerProjection } from '../src/services/ledger/index.ts';
 import { startNotifier } from '../src/services/notifier/index.ts';
 import { seedMarkets } from '../src/services/gateway/demo.ts';
+import { threadCpuSeconds } from './thread-cpu.ts';
 
 const benchLimits = {
   /** Orders submitted at once while the engine generates the stream (one engine batch, about). */
@@ -31,9 +31,6 @@ const benchLimits = {
   /** Longest wait for the projections to reach the last event. */
   catchUpMsMax: 600_000,
 };
-
-/** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux). */
-const procTicksPerSecond = 100;
 
 /** The order of bench:api: 0.0001 BTC at 60000 USDT on the demo BTCUSDT market (tick 0.01, step 0.0001). */
 const orderPriceTicks = 6_000_000;
@@ -64,27 +61,6 @@ ledger projection and the notifier catch up from the first event.`);
     return parsed;
   };
   return { orders: value('orders', 30_000), users: value('users', 8), deliveryEvents: value('delivery-events', 2000), runs: value('runs', 1) };
-}
-
-/** CPU seconds used so far by each thread of this process (Linux /proc; empty elsewhere). */
-function threadCpuSeconds(): Map<number, number> {
-  const seconds = new Map<number, number>();
-  let threadIds: string[];
-  try {
-    threadIds = readdirSync('/proc/self/task');
-  } catch {
-    return seconds;
-  }
-  for (const threadId of threadIds) {
-    try {
-      const text = readFileSync(`/proc/self/task/${threadId}/stat`, 'utf8');
-      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      seconds.set(Number(threadId), (Number(fields[11]) + Number(fields[12])) / procTicksPerSecond);
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return seconds;
 }
 
 /** Runs the order stream through a fresh engine host; returns it with every event retained. */
@@ -129,7 +105,7 @@ async function runOnce(options: Options, run: number): Promise<void> {
   const pubsub = new MemoryPubSub();
   try {
     await migrate(db, { logger });
-    const before = threadCpuSeconds();
+    const before = threadCpuSeconds('self');
     const mainThreadId = process.pid;
     const startedMs = performance.now();
     // Wired as src/main.ts wires them: each consumer through its instrumented database handle.
@@ -138,7 +114,7 @@ async function runOnce(options: Options, run: number): Promise<void> {
     const notifier = await startNotifier({ feed: host, db: instrumentSqlDatabase(db, metrics, 'notifier'), pubsub, reads: host, cache, logger, timers: false, metrics });
     await Promise.all([ledger.waitFor(lastEventSequence, benchLimits.catchUpMsMax), notifier.waitFor(lastEventSequence, benchLimits.catchUpMsMax)]);
     const wallSeconds = (performance.now() - startedMs) / 1000;
-    const after = threadCpuSeconds();
+    const after = threadCpuSeconds('self');
     await notifier.stop();
     await ledger.stop();
     let databaseSeconds = 0;
