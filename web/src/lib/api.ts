@@ -36,9 +36,25 @@ function withQuery(path: string, query?: Query): string {
   return text ? `${path}?${text}` : path;
 }
 
+/**
+ * The CSRF cookie comes with the first GET of the session, which the app sends as it starts;
+ * a form submitted before that answer arrives (a quick click on a slow link) fetches it first
+ * rather than failing the server's CSRF check.
+ */
+async function csrfTokenEnsured(): Promise<string> {
+  const token = csrfToken();
+  if (token !== '') return token;
+  try {
+    await fetch(`${web}/session`, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  } catch {
+    // The request below reports the network failure.
+  }
+  return csrfToken();
+}
+
 export async function request<T>(method: string, path: string, options: { query?: Query; body?: unknown } = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = csrfToken();
+  if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = await csrfTokenEnsured();
   let body: string | undefined;
   if (options.body !== undefined) {
     headers['Content-Type'] = 'application/json';
