@@ -4,7 +4,7 @@
 // concurrent starts (parallel tests, several gateways) from building twice at once.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../../adapters/logger.ts';
@@ -71,13 +71,47 @@ function runViteBuild(webDirectory: string, outDirectory: string): Promise<void>
   });
 }
 
+/** The UI's sources: what a build reads besides node_modules. */
+const webSourceEntries = ['src', 'public', 'index.html', 'package.json', 'vite.config.ts', 'tsconfig.json'];
+
+/** The newest modification time (ms) of a file or of any file below a directory; 0 when missing. */
+function newestModificationMs(path: string): number {
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch {
+    return 0;
+  }
+  if (!stats.isDirectory()) return stats.mtimeMs;
+  let newest = stats.mtimeMs;
+  for (const name of readdirSync(path)) newest = Math.max(newest, newestModificationMs(join(path, name)));
+  return newest;
+}
+
 /**
- * Makes sure `<webDirectory>/dist/index.html` exists, building it if needed. Resolves
- * once it exists (built here or by a concurrent process).
+ * Whether `<webDirectory>/dist` holds a build at least as new as every UI source file: a
+ * missing build, or a source edited after it, needs a build (so `npm start` after editing
+ * web/src serves the edit, not yesterday's bundle).
+ */
+export function webBuildIsCurrent(webDirectory = defaultWebDirectory): boolean {
+  let builtMs: number;
+  try {
+    builtMs = statSync(join(webDirectory, 'dist', 'index.html')).mtimeMs;
+  } catch {
+    return false;
+  }
+  for (const entry of webSourceEntries) if (newestModificationMs(join(webDirectory, entry)) > builtMs) return false;
+  return true;
+}
+
+/**
+ * Makes sure `<webDirectory>/dist` holds a current build (see webBuildIsCurrent), building
+ * it if needed. Resolves once one exists (built here, or by a concurrent process: while
+ * another process rebuilds, an older build that exists is good enough to serve).
  */
 export async function ensureWebBuilt(webDirectory = defaultWebDirectory): Promise<void> {
   const distDirectory = join(webDirectory, 'dist');
-  if (existsSync(join(distDirectory, 'index.html'))) return;
+  if (webBuildIsCurrent(webDirectory)) return;
   const lockPath = join(webDirectory, '.build-lock');
   const deadlineMs = Date.now() + buildWaitMsMax;
   while (!tryLock(lockPath)) {
@@ -86,9 +120,10 @@ export async function ensureWebBuilt(webDirectory = defaultWebDirectory): Promis
     await new Promise((wake) => setTimeout(wake, buildPollIntervalMs));
   }
   try {
-    if (existsSync(join(distDirectory, 'index.html'))) return;
+    if (webBuildIsCurrent(webDirectory)) return;
     const temporaryDirectory = join(webDirectory, `.dist-build-${process.pid}`);
-    logger.info({ webDirectory }, 'building the web UI (first start)');
+    const rebuild = existsSync(join(distDirectory, 'index.html'));
+    logger.info({ webDirectory }, rebuild ? 'rebuilding the web UI (its sources changed since the last build)' : 'building the web UI (first start)');
     const startedMs = Date.now();
     await runViteBuild(webDirectory, temporaryDirectory);
     rmSync(distDirectory, { recursive: true, force: true });
