@@ -56,10 +56,17 @@ export class WorkerPgliteDatabase implements SqlDatabase, SqlStatementRunner {
   }
 
   static async open(options: WorkerPgliteOptions = {}): Promise<WorkerPgliteDatabase> {
-    // The thread's entry is TypeScript: register tsx's loader in it first (hooks are per thread).
-    const entry = new URL('./pglite-worker-thread.ts', import.meta.url).href;
-    const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`;
-    const worker = new Worker(bootstrap, { eval: true, workerData: { dataDirectory: options.dataDirectory, niceness: options.niceness ?? 0 } });
+    const workerData = { dataDirectory: options.dataDirectory, niceness: options.niceness ?? 0 };
+    // Compiled (`npm run build`, dist/*.js): the thread's entry is JavaScript beside this file.
+    // From source: the entry is TypeScript, so register tsx's loader in the thread first
+    // (loader hooks are per thread).
+    const compiled = import.meta.url.endsWith('.js');
+    const worker = compiled
+      ? new Worker(new URL('./pglite-worker-thread.js', import.meta.url), { workerData })
+      : new Worker(
+          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(${JSON.stringify(new URL('./pglite-worker-thread.ts', import.meta.url).href)}); });`,
+          { eval: true, workerData },
+        );
     const database = new WorkerPgliteDatabase(worker);
     // The first request waits for the worker to open the database.
     await database.call({ id: 0, op: 'query', text: 'SELECT 1' });

@@ -18,11 +18,14 @@ export interface StartedServer {
   stop(): Promise<void>;
 }
 
-/** `nodeArguments` go to node before the script (e.g. `--cpu-prof` for a benchmark's profile). */
-export async function startEmbeddedServer(environment: Record<string, string> = {}, nodeArguments: string[] = []): Promise<StartedServer> {
+/**
+ * `nodeArguments` go to node before the script (e.g. `--cpu-prof` for a benchmark's profile);
+ * `script` is what node runs (default: src/main.ts through tsx; a compiled build's main.js).
+ */
+export async function startEmbeddedServer(environment: Record<string, string> = {}, nodeArguments: string[] = [], script: string[] = ['--import', 'tsx', 'src/main.ts']): Promise<StartedServer> {
   const dataDirectory = mkdtempSync(join(tmpdir(), 'bourse-ops-'));
   const adminToken = 'ops-test-admin-token';
-  const child = spawn(process.execPath, [...nodeArguments, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArguments, ...script], {
     env: {
       ...process.env,
       NODE_TEST_CONTEXT: '',
