@@ -36,6 +36,16 @@ const awkwardTexts = [
   '',
 ];
 
+/** Opens a database, runs `work` on it and closes it whatever happens. */
+async function withDatabase(open: () => Promise<SqlDatabase>, work: (db: SqlDatabase) => Promise<void>): Promise<void> {
+  const db = await open();
+  try {
+    await work(db);
+  } finally {
+    await db.close();
+  }
+}
+
 async function values(db: SqlDatabase): Promise<number[]> {
   const rows = (await db.query<{ value: unknown }>('SELECT value FROM items ORDER BY id')).rows;
   return rows.map((row) => sqlInteger(row.value));
@@ -44,8 +54,7 @@ async function values(db: SqlDatabase): Promise<number[]> {
 for (const [name, open] of adapters) {
   describe(`runStatementsInTransaction: ${name}`, () => {
     test('runs the statements in order in one transaction and returns each result', async () => {
-      const db = await open();
-      try {
+      await withDatabase(open, async (db) => {
         await db.exec('CREATE TABLE items (id BIGINT PRIMARY KEY, value BIGINT NOT NULL)');
         const outcome = await runStatementsInTransaction(db, [
           { text: 'INSERT INTO items (id, value) SELECT * FROM unnest($1::bigint[], $2::bigint[])', params: ['{1,2}', '{10,20}'] },
@@ -57,14 +66,11 @@ for (const [name, open] of adapters) {
         assert.deepEqual(outcome.results.map((result) => result.rowCount), [2, 1, 1]);
         assert.equal(sqlInteger(outcome.results[2]!.rows[0]!.total), 31);
         assert.deepEqual(await values(db), [10, 21]);
-      } finally {
-        await db.close();
-      }
+      });
     });
 
     test('a failed row count guard rolls everything back and says which statement failed', async () => {
-      const db = await open();
-      try {
+      await withDatabase(open, async (db) => {
         await db.exec('CREATE TABLE items (id BIGINT PRIMARY KEY, value BIGINT NOT NULL); INSERT INTO items VALUES (1, 5)');
         const outcome = await runStatementsInTransaction(db, [
           { text: 'UPDATE items SET value = 6 WHERE id = 1' },
@@ -76,23 +82,18 @@ for (const [name, open] of adapters) {
         // The database is usable afterwards (the transaction ended).
         await db.query('INSERT INTO items VALUES (3, 9)');
         assert.deepEqual(await values(db), [5, 9]);
-      } finally {
-        await db.close();
-      }
+      });
     });
 
     test('an SQL error rolls everything back and rejects with the SQLSTATE', async () => {
-      const db = await open();
-      try {
+      await withDatabase(open, async (db) => {
         await db.exec('CREATE TABLE items (id BIGINT PRIMARY KEY, value BIGINT NOT NULL)');
         await assert.rejects(
           runStatementsInTransaction(db, [{ text: 'INSERT INTO items VALUES (1, 1)' }, { text: 'INSERT INTO items VALUES (1, 2)' }]),
           (error: unknown) => (error as { code?: string }).code === '23505',
         );
         assert.deepEqual(await values(db), []);
-      } finally {
-        await db.close();
-      }
+      });
     });
   });
 }
@@ -127,8 +128,7 @@ describe('literal scripts store what binding stores', () => {
   test('awkward text, arrays, nulls and large integers come back identical on every adapter', async () => {
     const stored: unknown[][] = [];
     for (const [, open] of adapters) {
-      const db = await open();
-      try {
+      await withDatabase(open, async (db) => {
         await db.exec('CREATE TABLE items (id BIGINT PRIMARY KEY, label TEXT, labels TEXT[], amount BIGINT, flag BOOLEAN)');
         const statements: SqlStatement[] = awkwardTexts.map((text, index) => ({
           text: 'INSERT INTO items (id, label, labels, amount, flag) VALUES ($1, $2, $3::text[], $4, $5)',
@@ -137,9 +137,7 @@ describe('literal scripts store what binding stores', () => {
         const outcome = await runStatementsInTransaction(db, statements);
         assert.equal(outcome.committed, true);
         stored.push((await db.query('SELECT id, label, labels, amount, flag FROM items ORDER BY id')).rows);
-      } finally {
-        await db.close();
-      }
+      });
     }
     assert.equal((stored[0]![1] as { label: string }).label, "''");
     assert.deepEqual(stored[1], stored[0]);
@@ -150,8 +148,7 @@ describe('literal scripts store what binding stores', () => {
 
 for (const [name, open] of adapters) {
   test(`conditions skip statements by what an earlier one returned: ${name}`, async () => {
-    const db = await open();
-    try {
+    await withDatabase(open, async (db) => {
       await db.exec("CREATE TABLE items (id BIGINT PRIMARY KEY, value BIGINT NOT NULL); INSERT INTO items VALUES (1, 5)");
       const outcome = await runStatementsInTransaction(db, [
         { text: 'SELECT id FROM items WHERE id = $1', params: [1] },
@@ -166,22 +163,17 @@ for (const [name, open] of adapters) {
       if (!outcome.committed) return;
       assert.deepEqual(outcome.results.map((result) => result.rowCount), [1, 0, 1, 0, 1, 0, 1]);
       assert.deepEqual(await values(db), [5, 6, 9]);
-    } finally {
-      await db.close();
-    }
+    });
   });
 }
 
 test('the bound path is what a list takes when a parameter has no literal form', async () => {
-  const db = await PgliteDatabase.open();
-  try {
+  await withDatabase(() => PgliteDatabase.open(), async (db) => {
     await db.exec('CREATE TABLE items (id BIGINT PRIMARY KEY, value BIGINT NOT NULL)');
     const statements: SqlStatement[] = [{ text: 'INSERT INTO items (id, value) SELECT * FROM unnest($1::bigint[], $2::bigint[])', params: [[1, 2], [10, 20]] }];
     const outcome = await runStatementsInTransaction(db, statements);
     assert.equal(outcome.committed, true);
     assert.deepEqual(await values(db), [10, 20]);
     assert.equal((await runStatementsThroughTransaction(db, [{ text: 'SELECT 1 AS one' }])).committed, true);
-  } finally {
-    await db.close();
-  }
+  });
 });
